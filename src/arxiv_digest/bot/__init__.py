@@ -1,0 +1,1 @@
+"""Composition root: settings, CLI, scheduler, delivery, chat adapters."""

@@ -1,0 +1,1 @@
+"""Pure rendering functions: Digest/Paper -> text for each platform. No I/O, no clock."""

@@ -1,0 +1,1 @@
+"""SQLAlchemy 2 (async) tables, repositories and Alembic migrations. ORM rows never leave this package."""
