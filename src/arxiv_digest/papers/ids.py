@@ -2,8 +2,9 @@
 
 Accepted forms (surrounding whitespace ignored, the ``arXiv:`` prefix case-insensitive):
 
-- new style ``YYMM.NNNNN`` (``YYMM.NNNN`` before 2015) with an optional ``vN``;
-- old style ``archive(.SUBJ)/YYMMNNN`` with an optional ``vN``, e.g. ``hep-th/9901001``, ``math.GT/0309136v2``;
+- new style ``YYMM.NNNNN`` (``YYMM.NNNN`` from 0704 to 1412) with an optional ``vN``;
+- old style ``archive(.SUBJ)/YYMMNNN`` (9108 to 0703) with an optional ``vN``, e.g. ``hep-th/9901001``,
+  ``math.GT/0309136v2``;
 - ``https://arxiv.org/abs/…``, ``…/pdf/…(.pdf)``, ``…/html/…`` (http or https, optional ``www.`` or
   ``export.``), with a trailing slash, query or fragment tolerated.
 
@@ -21,10 +22,12 @@ _NEW = r"(?P<new>(?P<yymm>\d{4})\.(?P<num>\d{4,5}))"
 _OLD = r"(?P<old>(?P<archive>[a-z]+(?:-[a-z]+)*)(?:\.(?P<subj>[A-Z]{2}))?/(?P<oldnum>\d{7}))"
 _ID = rf"(?:{_NEW}|{_OLD})(?:v(?P<version>\d{{1,3}}))?"
 
-_BARE = re.compile(rf"(?:arxiv:)?{_ID}", re.IGNORECASE)
+# re.ASCII: without it ``\d`` accepts any Unicode digit ("２４０３.１９２４３") and IGNORECASE lets ``[a-z]``
+# match the Kelvin sign and the long s, producing non-ASCII "canonical" ids.
+_BARE = re.compile(rf"(?:arxiv:)?{_ID}", re.IGNORECASE | re.ASCII)
 _URL = re.compile(
     rf"https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/{_ID}(?:\.pdf)?/?(?:[?#].*)?",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
 MAX_INPUT = 300
 
@@ -57,7 +60,8 @@ def _from_match(m: re.Match[str], text: str) -> ArxivId:
     if m.group("new"):
         yymm, num = m.group("yymm"), m.group("num")
         month = int(yymm[2:])
-        if not 1 <= month <= 12:
+        # The YYMM.NNNN scheme began in April 2007 (0704); earlier papers have old-style ids.
+        if not 1 <= month <= 12 or int(yymm) < 704:
             raise InvalidArxivId(text)
         # Five-digit sequence numbers began with 1501; four-digit ones ended with 1412.
         if (int(yymm) >= 1501) != (len(num) == 5):
@@ -66,8 +70,9 @@ def _from_match(m: re.Match[str], text: str) -> ArxivId:
     archive = m.group("archive").lower()
     subj = m.group("subj")
     oldnum = m.group("oldnum")
-    month = int(oldnum[2:4])
-    if not 1 <= month <= 12:
+    yymm = int(oldnum[:4])
+    # Old-style ids ran from August 1991 (9108) to March 2007 (0703).
+    if not 1 <= yymm % 100 <= 12 or not (yymm >= 9108 or yymm <= 703):
         raise InvalidArxivId(text)
     name = f"{archive}.{subj.upper()}" if subj else archive
     return ArxivId(f"{name}/{oldnum}", version)
