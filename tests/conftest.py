@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -57,7 +56,9 @@ socket.getaddrinfo = _guarded_getaddrinfo
 
 
 @pytest.fixture(autouse=True)
-def _no_internet() -> Iterator[None]:
+def _no_internet() -> None:
     """The guard is installed at import; this fixture asserts it is still in place for every test."""
     assert socket.socket.connect is _guarded_connect
-    yield
+
+
+pytest_plugins = ["tests.dbs"]  # the `database` / `empty_database` fixtures (SQLite and PostgreSQL)

@@ -150,8 +150,16 @@ def _default_feeds(root: Path) -> dict[str, bytes]:
         name = path.name
         m = re.match(r"(rss|atom)_(?P<cats>[^_]+)_", name)
         if m and "empty" not in name:
-            feeds[f"/{m.group(1)}/{m.group('cats')}"] = path.read_bytes()
+            feeds[feed_path_key(f"/{m.group(1)}/{m.group('cats')}")] = path.read_bytes()
     return feeds
+
+
+def feed_path_key(path: str) -> str:
+    """``/rss/b+a`` and ``/rss/a+b`` are the same feed on arXiv: compare category sets."""
+    kind, sep, cats = path.lstrip("/").partition("/")
+    if not sep or kind not in ("rss", "atom"):
+        return path
+    return f"/{kind}/" + "+".join(sorted(set(cats.split("+"))))
 
 
 class FakeArxiv:
@@ -231,7 +239,7 @@ class FakeArxiv:
     def set_feed(self, path: str, body: bytes | str) -> None:
         """Serve ``body`` (200) for a feed path such as ``/rss/cs.LG`` from now on."""
         with self._lock:
-            self.feeds[path] = body.encode("utf-8") if isinstance(body, str) else body
+            self.feeds[feed_path_key(path)] = body.encode("utf-8") if isinstance(body, str) else body
 
     def enqueue(self, path: str, *responses: ScriptedResponse) -> None:
         """Queue responses for ``path`` (e.g. ``/rss/cs.LG`` or ``/api/query``), used before the default."""
@@ -288,7 +296,7 @@ class FakeArxiv:
             return scripted
         if path.startswith(("/rss/", "/atom/")):
             with self._lock:
-                body = self.feeds.get(path, self.empty_feed)
+                body = self.feeds.get(feed_path_key(path), self.empty_feed)
             kind = "application/rss+xml" if path.startswith("/rss/") else "application/atom+xml"
             return ScriptedResponse(body=body, content_type=f"{kind}; charset=utf-8")
         if path == "/api/query":
@@ -463,3 +471,35 @@ def running_fake_arxiv(**kwargs: Any) -> Iterator[FakeArxiv]:
         yield fake
     finally:
         fake.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the fixture feeds and API on 127.0.0.1 until interrupted (for trying the CLI offline)."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(description="Serve arXiv fixture feeds and API answers on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=8025)
+    args = parser.parse_args(argv)
+    fake = FakeArxiv()
+    handler = type("_BoundHandler", (_Handler,), {"fake": fake})
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler)
+    server.daemon_threads = True
+    fake._server = server
+    print(
+        f"fake arXiv on {fake.base_url}\n"
+        f"ARXIV_RSS_BASE_URL={fake.rss_base_url} ARXIV_API_URL={fake.api_url}\n"
+        f"feeds: {' '.join(sorted(fake.feeds))}",
+        flush=True,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

@@ -163,13 +163,13 @@ class FakeDeepL:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------------
-    def start(self) -> FakeDeepL:
+    def start(self, port: int = 0) -> FakeDeepL:
         fake = self
 
         class Handler(_Handler):
             owner = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="fake-deepl", daemon=True
@@ -336,3 +336,30 @@ class _Handler(BaseHTTPRequestHandler):
             return
         status, payload = owner._translate(params) if path == "/v2/translate" else owner._usage()
         answer(status, payload, params)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the fake DeepL on 127.0.0.1 until interrupted (for trying the CLI offline)."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(
+        description="A fake DeepL API on 127.0.0.1 (upper-cases, prefixes [LANG])."
+    )
+    parser.add_argument("--port", type=int, default=8026)
+    parser.add_argument("--auth-key", default="test-key:fx")
+    args = parser.parse_args(argv)
+    fake = FakeDeepL(auth_key=args.auth_key).start(args.port)
+    print(f"fake DeepL on {fake.url}\nDEEPL_SERVER_URL={fake.url} DEEPL_AUTH_KEY={args.auth_key}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print(f"billed characters: {fake.billed_characters}", flush=True)
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()

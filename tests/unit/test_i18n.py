@@ -86,7 +86,7 @@ def test_unknown_language_falls_back_to_english() -> None:
 
 def test_parameters_are_substituted() -> None:
     assert t("EN-US", "label_cross", categories="math.OC") == "cross-list from math.OC"
-    assert t("ZH-HANS", "label_replace", version=3) == "修订版 (v3)"
+    assert t("ZH-HANS", "label_replace", version=3) == "修订版 v3"
     assert t("DE", "and_more", count=12) == "…und 12 weitere"
 
 
@@ -123,7 +123,7 @@ def test_notices_in_english() -> None:
 
 
 def test_labels_in_english() -> None:
-    assert t("EN-US", "label_replace", version=2) == "replacement (v2)"
+    assert t("EN-US", "label_replace", version=2) == "replacement, v2"
     assert t("EN-US", "label_replace_cross") == "replacement, cross-list"
     assert t("EN-US", "label_cross_plain") == "cross-list"
     assert t("EN-US", "label_replace_plain") == "replacement"

@@ -371,7 +371,7 @@ def _labelled(kind: AnnounceType, **paper_kw: object) -> DigestEntry:
             "交叉列出，来自 math.OC",
         ),
         (AnnounceType.CROSS, {}, "cross-list", "交叉列出"),
-        (AnnounceType.REPLACE, {"version": 3}, "replacement (v3)", "修订版 (v3)"),
+        (AnnounceType.REPLACE, {"version": 3}, "replacement, v3", "修订版 v3"),
         (AnnounceType.REPLACE, {}, "replacement", "修订版"),
         (AnnounceType.REPLACE_CROSS, {"version": 2}, "replacement, cross-list", "修订版，交叉列出"),
     ],
@@ -400,14 +400,14 @@ def test_labels_in_the_table_and_on_the_link_line() -> None:
         "| [^1] | [Collaborative Graph Walk for Semi-supervised Multi-Label Node Classification]"
         "(https://arxiv.org/abs/1910.09706) (交叉列出，来自 cs.SI) | "
     )
-    assert "(https://arxiv.org/abs/2305.14012) (修订版 (v2)) | " in rows[1]
+    assert "(https://arxiv.org/abs/2305.14012) (修订版 v2) | " in rows[1]
     assert rows[2].startswith(
         "| [^3] | [Synthetic Data for Robust Stroke Segmentation](https://arxiv.org/abs/2404.01946) | "
     )
     assert all(len(split_row(r)) == 3 for r in rows)
     link = "\n    [https://arxiv.org/abs/{0}](https://arxiv.org/abs/{0}){1}\n"
     assert link.format("1910.09706", " (交叉列出，来自 cs.SI)") in text
-    assert link.format("2305.14012", " (修订版 (v2))") in text
+    assert link.format("2305.14012", " (修订版 v2)") in text
     assert link.format("2404.01946", "") in text
 
 
@@ -523,7 +523,7 @@ def test_render_footnote_standalone() -> None:
     assert render_footnote(entry, language=ZH) == (
         "# 合成数据\n\n"
         "Synthetic Data for Robust Stroke Segmentation\n\n"
-        "[https://arxiv.org/abs/2404.01946](https://arxiv.org/abs/2404.01946) (修订版 (v3))\n\n"
+        "[https://arxiv.org/abs/2404.01946](https://arxiv.org/abs/2404.01946) (修订版 v3)\n\n"
         "一个合成框架。\n\n"
         "A synthetic framework.\n\n"
         "我们提出一个框架。\n\n"
@@ -532,7 +532,7 @@ def test_render_footnote_standalone() -> None:
     english = render_footnote(replace(entry, summary_en=""), language=EN)
     assert english == (
         "# Synthetic Data for Robust Stroke Segmentation\n\n"
-        "[https://arxiv.org/abs/2404.01946](https://arxiv.org/abs/2404.01946) (replacement (v3))\n\n"
+        "[https://arxiv.org/abs/2404.01946](https://arxiv.org/abs/2404.01946) (replacement, v3)\n\n"
         "We present a framework.\n"
     )
 

@@ -75,7 +75,8 @@ def entry(title: str, abstract: str, *, tr: PaperTranslation | None = None, summ
 
 
 nasty = st.text(
-    alphabet=st.sampled_from(list("&<>|_*[]$\\(){}ab c.!?。中文字🙂👩‍🔬\n\"'")) | st.characters(codec="utf-8"),
+    alphabet=st.sampled_from(list("&<>|_*[]$\\(){}ab c.!?。中文字🙂👩‍🔬\n\"'"))
+    | st.characters(codec="utf-8"),
     min_size=0,
     max_size=400,
 )
@@ -149,11 +150,21 @@ def test_row_links_title_and_escapes() -> None:
 
 def test_footnote_fields_in_reference_order() -> None:
     tr = PaperTranslation("ZH-HANS", "译题", "译文摘要。", "译文总结")
-    chunks = render_footnote(entry("English title", "English abstract.", tr=tr, summary="English summary"),
-                             language="ZH-HANS", ref=2)
+    chunks = render_footnote(
+        entry("English title", "English abstract.", tr=tr, summary="English summary"),
+        language="ZH-HANS",
+        ref=2,
+    )
     text = check(chunks[0])
-    order = ["[2] 译题", "English title", "arXiv:2409.01234v2", "译文总结", "English summary", "译文摘要。",
-             "English abstract."]
+    order = [
+        "[2] 译题",
+        "English title",
+        "arXiv:2409.01234v2",
+        "译文总结",
+        "English summary",
+        "译文摘要。",
+        "English abstract.",
+    ]
     positions = [text.index(s) for s in order]
     assert positions == sorted(positions)
     assert chunks[0].count("<blockquote expandable>") == 2
@@ -161,7 +172,9 @@ def test_footnote_fields_in_reference_order() -> None:
 
 
 def test_english_only_footnote_has_no_duplicates() -> None:
-    chunks = render_footnote(entry("Only English", "Abstract here.", summary="Summary here."), language="EN-US")
+    chunks = render_footnote(
+        entry("Only English", "Abstract here.", summary="Summary here."), language="EN-US"
+    )
     text = check(chunks[0])
     assert text.count("Only English") == 1
     assert text.count("Summary here.") == 1
@@ -173,7 +186,7 @@ def test_labels_for_cross_and_replacement() -> None:
     cross = render_footnote(DigestEntry(p, AnnounceType.CROSS, ("cs.LG",), "s"), language="EN-US")[0]
     assert "cross-list from math.OC" in cross
     rep = render_footnote(DigestEntry(p, AnnounceType.REPLACE, ("cs.LG",), "s"), language="EN-US")[0]
-    assert "replacement (v3)" in rep
+    assert "replacement, v3" in rep
 
 
 def test_summary_header_counts_and_more() -> None:
@@ -182,7 +195,10 @@ def test_summary_header_counts_and_more() -> None:
         ("cs.LG", "stat.ML"),
         date(2026, 9, 24),
         "EN-US",
-        (DigestEntry(p, AnnounceType.NEW, ("cs.LG",), "s"), DigestEntry(p, AnnounceType.CROSS, ("cs.LG",), "s")),
+        (
+            DigestEntry(p, AnnounceType.NEW, ("cs.LG",), "s"),
+            DigestEntry(p, AnnounceType.CROSS, ("cs.LG",), "s"),
+        ),
         omitted=3,
         notices=("DeepL quota exhausted: showing English",),
     )

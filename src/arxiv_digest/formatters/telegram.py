@@ -104,7 +104,9 @@ def pack(pieces: Sequence[Piece], *, limit: int = MESSAGE_LIMIT) -> list[str]:
         wrap = utf16_len(piece.open) + utf16_len(piece.close)
         chunks = _split_text(piece.text, limit, wrap)
         for i, chunk in enumerate(chunks):
-            expanded.append(Piece(chunk, piece.open, piece.close, separator=piece.separator if i == 0 else ""))
+            expanded.append(
+                Piece(chunk, piece.open, piece.close, separator=piece.separator if i == 0 else "")
+            )
     messages: list[str] = []
     current = ""
     for piece in expanded:
@@ -125,7 +127,9 @@ def _type_label(entry: DigestEntry, language: str) -> str:
     kind = entry.announce_type
     version = entry.paper.version or 1
     if kind is AnnounceType.CROSS:
-        primary = entry.paper.primary_category or (entry.paper.categories[0] if entry.paper.categories else "")
+        primary = entry.paper.primary_category or (
+            entry.paper.categories[0] if entry.paper.categories else ""
+        )
         return t(language, "label_cross", categories=primary)
     if kind is AnnounceType.REPLACE:
         return t(language, "label_replace", version=version)
@@ -152,7 +156,9 @@ def summary_row(n: int, entry: DigestEntry, *, footnote_link: str | None = None)
     ref = f"[{n}]"
     ref_html = f'<a href="{esc_attr(footnote_link)}">{ref}</a>' if footnote_link else ref
     title = " ".join(entry.paper.title.split())
-    summary = entry.translation.summary if entry.translation and entry.translation.summary else entry.summary_en
+    summary = (
+        entry.translation.summary if entry.translation and entry.translation.summary else entry.summary_en
+    )
     row = f'{ref_html} <a href="{esc_attr(entry.paper.abs_url)}">{esc(title)}</a>'
     if summary:
         row += f" — {esc(' '.join(summary.split()))}"
@@ -177,7 +183,9 @@ def render_summary(
         else:
             pieces.append(Piece(row, raw=True, separator="\n\n"))
     if digest.omitted:
-        pieces.append(Piece(t(digest.language, "and_more", count=digest.omitted), "<i>", "</i>", separator="\n\n"))
+        pieces.append(
+            Piece(t(digest.language, "and_more", count=digest.omitted), "<i>", "</i>", separator="\n\n")
+        )
     return pack(pieces, limit=limit)
 
 
@@ -217,5 +225,7 @@ def render_footnote(
     if tr is not None and tr.abstract:
         pieces.append(Piece(tr.abstract, quote_open, quote_close, separator="\n\n"))
     if paper.abstract:
-        pieces.append(Piece(paper.abstract, quote_open, quote_close, separator="\n\n" if tr is None else "\n"))
+        pieces.append(
+            Piece(paper.abstract, quote_open, quote_close, separator="\n\n" if tr is None else "\n")
+        )
     return pack(pieces, limit=limit)

@@ -41,10 +41,7 @@ def keyword_matches(keyword: str, text_tokens: Sequence[str]) -> bool:
         return False
     n = len(needle)
     first = needle[0]
-    for i, tok in enumerate(text_tokens):
-        if tok == first and list(text_tokens[i : i + n]) == needle:
-            return True
-    return False
+    return any(tok == first and list(text_tokens[i : i + n]) == needle for i, tok in enumerate(text_tokens))
 
 
 def matches_keywords(paper: Paper, keywords: Sequence[str]) -> bool:

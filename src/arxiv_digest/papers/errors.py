@@ -1,13 +1,13 @@
 """Our own exception hierarchy. Vendor exceptions are translated into these at the adapter boundary.
 
-    ArxivDigestError
-    ├── InvalidInput                    bad user input: one short line + a hint, never a traceback
-    │   ├── InvalidArxivId
-    │   ├── UnknownCategory             carries "did you mean" suggestions
-    │   └── UnsupportedLanguage
-    ├── PaperNotFound                   a well-formed id arXiv does not know
-    ├── SourceUnavailable               arXiv (feed and API) unreachable or failing
-    └── TranslationUnavailable          DeepL quota exhausted, bad key, or down (reason says which)
+ArxivDigestError
+├── InvalidInput                    bad user input: one short line + a hint, never a traceback
+│   ├── InvalidArxivId
+│   ├── UnknownCategory             carries "did you mean" suggestions
+│   └── UnsupportedLanguage
+├── PaperNotFound                   a well-formed id arXiv does not know
+├── SourceUnavailable               arXiv (feed and API) unreachable or failing
+└── TranslationUnavailable          DeepL quota exhausted, bad key, or down (reason says which)
 """
 
 from __future__ import annotations

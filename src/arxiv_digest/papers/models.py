@@ -64,7 +64,7 @@ class AnnouncementBatch:
     """What one feed request returned.
 
     ``announced_on`` is the feed's announcement date (US Eastern), None for an empty feed.
-    ``fingerprint`` identifies the content (ids + versions + types), so an unchanged feed is recognised as stale.
+    ``fingerprint`` identifies the content (ids + versions + types): an unchanged feed is recognised as stale.
     ``source`` is "rss" or "api" (the fallback, an approximation of the announcement).
     """
 

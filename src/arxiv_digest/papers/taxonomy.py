@@ -289,6 +289,12 @@ class Taxonomy:
         canonical = self._lookup(code)
         return canonical is not None and canonical in self._active_archives
 
+    def archive_of(self, code: str) -> str:
+        """The archive a category belongs to (an archive is its own). Raises UnknownCategory."""
+        canonical = self.resolve(code)
+        found = self._categories.get(canonical)
+        return found.archive if found is not None else canonical
+
     def name(self, code: str) -> str:
         """The English name of a category or archive (of its canonical target for an alias)."""
         canonical = self.resolve(code)

@@ -1,0 +1,308 @@
+"""The `arxiv-digest` command line.
+
+    arxiv-digest digest CATEGORY... [--lang CODE] [--format markdown] [--limit N] [--date YYYY-MM-DD]
+    arxiv-digest paper ID [--lang CODE]
+    arxiv-digest db upgrade
+    arxiv-digest bench summary [FILE]
+
+The digest goes to stdout; progress and notices to stderr. Expected failures print one line and a hint and
+exit non-zero, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import NoReturn
+
+from pydantic import ValidationError
+
+from .. import __version__
+from ..papers.arxiv_client import ArxivClient
+from ..papers.digest import MAX_KEYWORD_LENGTH
+from ..papers.errors import ArxivDigestError, InvalidInput, PaperNotFound, SourceUnavailable
+from ..papers.languages import is_english, normalize_language
+from ..papers.models import DigestOptions
+from ..papers.ratelimit import RequestGate
+from ..papers.taxonomy import load_taxonomy
+from ..papers.translate import NOTICE_NO_KEY, PaperTranslator
+from ..storage.db import Database, StorageUnavailable
+from ..storage.repositories import TranslationCacheRepository
+from .digests import DigestService, HarvestStatus
+from .settings import Settings
+
+logger = logging.getLogger("arxiv_digest.cli")
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+DEFAULT_CORPUS = Path("../shared/fixtures/corpus/cn_chat_arxiv_3000.jsonl")
+
+
+class CliError(Exception):
+    """An expected failure: one line to stderr, exit status ``code``."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILURE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"arxiv-digest: {message} (see: arxiv-digest {self._sub()}--help)\n")
+
+    def _sub(self) -> str:
+        parts = self.prog.split()[1:]
+        return (" ".join(parts) + " ") if parts else ""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="arxiv-digest", description="arXiv announcements, translated.")
+    parser.add_argument("--version", action="version", version=f"arxiv-digest {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="more progress on stderr")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    d = sub.add_parser("digest", help="print the latest (or a given day's) announcements as a digest")
+    d.add_argument("categories", nargs="+", metavar="CATEGORY", help="e.g. cs.LG stat.ML, or an archive: cs")
+    d.add_argument("--lang", help="DeepL target: ZH-HANS, JA, DE, EN-US, … (default: DEFAULT_LANGUAGE)")
+    d.add_argument("--format", choices=["markdown"], default="markdown")
+    d.add_argument("--limit", type=_positive_int, help="at most N papers (the rest are counted)")
+    d.add_argument("--date", type=_iso_date, help="an announcement day already harvested, YYYY-MM-DD")
+    d.add_argument("--no-cross", action="store_true", help="leave out cross-lists")
+    d.add_argument("--no-replacements", action="store_true", help="leave out replaced (revised) papers")
+    d.add_argument("--keyword", action="append", default=[], help="keep papers mentioning this (repeatable)")
+
+    p = sub.add_parser("paper", help="print one paper as a footnote")
+    p.add_argument("id", metavar="ID", help="2403.19243, 2403.19243v2, arXiv:…, a URL, hep-th/9901001")
+    p.add_argument("--lang", help="DeepL target language (default: DEFAULT_LANGUAGE)")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    db_sub.add_parser("upgrade", help="create or upgrade the tables (done automatically on first use)")
+
+    b = sub.add_parser("bench", help="benchmarks")
+    b_sub = b.add_subparsers(dest="bench_command", required=True, parser_class=_Parser)
+    bs = b_sub.add_parser("summary", help="score the one-sentence summary against a corpus (ROUGE-L F1)")
+    bs.add_argument("file", nargs="?", type=Path, default=DEFAULT_CORPUS, metavar="FILE")
+    return parser
+
+
+def configure_logging(level: str, *, verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else getattr(logging, level, logging.INFO),
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Bot API URLs carry the token; keep the HTTP client quiet.
+    for noisy in ("httpx", "httpcore", "urllib3", "arxiv", "deepl", "aiosqlite", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise CliError(f"invalid setting {name}: {first['msg']} (see .env.example)", EXIT_USAGE) from None
+
+
+@asynccontextmanager
+async def _service(settings: Settings) -> AsyncIterator[DigestService]:
+    db = Database(settings.database_url)
+    try:
+        await db.upgrade()
+        gate = RequestGate(min_interval=settings.arxiv_min_interval)
+        client = ArxivClient(
+            rss_base_url=settings.arxiv_rss_base_url,
+            api_url=settings.arxiv_api_url,
+            gate=gate,
+            timeout=settings.arxiv_timeout,
+        )
+        key = settings.deepl_auth_key.get_secret_value() if settings.deepl_auth_key else None
+        translator = PaperTranslator(
+            auth_key=key, cache=TranslationCacheRepository(db), server_url=settings.deepl_server_url
+        )
+        try:
+            yield DigestService(
+                db=db,
+                arxiv=client,
+                translator=translator,
+                taxonomy=load_taxonomy(),
+                clock=lambda: datetime.now(UTC),
+            )
+        finally:
+            await client.aclose()
+    finally:
+        await db.dispose()
+
+
+def _say_if_untranslated(service: DigestService, language: str) -> None:
+    if not is_english(language) and not service.translation_enabled:
+        print(NOTICE_NO_KEY, file=sys.stderr)
+
+
+async def _cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+    from ..formatters.markdown import render_digest
+
+    taxonomy = load_taxonomy()
+    categories = taxonomy.resolve_many(args.categories)
+    language = normalize_language(args.lang) if args.lang else settings.default_language
+    keywords = tuple(k.strip() for k in args.keyword if k.strip())
+    for keyword in keywords:
+        if len(keyword) > MAX_KEYWORD_LENGTH:
+            raise CliError(f"--keyword is too long (at most {MAX_KEYWORD_LENGTH} characters)", EXIT_USAGE)
+    options = DigestOptions(
+        categories=categories,
+        include_cross=not args.no_cross,
+        include_replacements=not args.no_replacements,
+        keywords=keywords,
+        max_papers=args.limit,
+    )
+    async with _service(settings) as service:
+        _say_if_untranslated(service, language)
+        day: date | None = args.date
+        if day is None:
+            print(f"Fetching the latest announcements for {' '.join(categories)}…", file=sys.stderr)
+            result = await service.harvest(categories)
+            if result.status is HarvestStatus.EMPTY:
+                stored = await service.stored_dates()
+                if not stored:
+                    print(
+                        "arXiv announced nothing today (there are no announcements on weekends and "
+                        "holidays) and no earlier batch is stored: no digest.",
+                        file=sys.stderr,
+                    )
+                    return 0
+                day = stored[-1]
+                print(f"No announcement today; showing the last stored batch, {day}.", file=sys.stderr)
+            else:
+                day = result.batch.announced_on
+                assert day is not None
+        else:
+            stored = await service.stored_dates()
+            if day not in stored:
+                known = ", ".join(d.isoformat() for d in stored[-5:]) or "none yet"
+                raise CliError(
+                    f"no announcements stored for {day} (stored days: {known}); "
+                    "run without --date to fetch the latest batch",
+                    EXIT_USAGE,
+                )
+        digest = await service.digest(options, language=language, announced_on=day)
+        for notice in digest.notices:
+            print(notice, file=sys.stderr)
+        if not digest.entries:
+            print(f"No papers for these options on {day}.", file=sys.stderr)
+        sys.stdout.write(render_digest(digest))
+        sys.stdout.flush()
+        print(
+            f"{len(digest.entries)} papers ({day}), {service.billed_characters} characters billed by DeepL.",
+            file=sys.stderr,
+        )
+    return 0
+
+
+async def _cmd_paper(args: argparse.Namespace, settings: Settings) -> int:
+    from ..formatters.markdown import render_footnote
+    from ..papers.ids import parse_arxiv_id
+
+    parse_arxiv_id(args.id)  # reject malformed ids before opening anything
+    language = normalize_language(args.lang) if args.lang else settings.default_language
+    async with _service(settings) as service:
+        _say_if_untranslated(service, language)
+        entry, notices = await service.paper(args.id, language=language)
+        for notice in notices:
+            print(notice, file=sys.stderr)
+        sys.stdout.write(render_footnote(entry, language=service.effective_language(language)))
+        sys.stdout.flush()
+    return 0
+
+
+async def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    db = Database(settings.database_url)
+    try:
+        await db.upgrade()
+        print(f"Database is at revision {await db.current_revision()}.", file=sys.stderr)
+    finally:
+        await db.dispose()
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from ..papers.summary_bench import format_result, run_bench
+
+    path: Path = args.file
+    if not path.is_file():
+        raise CliError(f"no such file: {path} (JSON lines with title, abstract and tldr_en)", EXIT_USAGE)
+    print(format_result(run_bench(path)))
+    return 0
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # usage errors, --help, --version: argparse has printed what to say
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        if args.command == "bench":
+            configure_logging("WARNING", verbose=args.verbose)
+            return _cmd_bench(args)
+        settings = _load_settings()
+        configure_logging(settings.log_level if args.verbose else "WARNING", verbose=args.verbose)
+        if args.command == "digest":
+            return asyncio.run(_cmd_digest(args, settings))
+        if args.command == "paper":
+            return asyncio.run(_cmd_paper(args, settings))
+        if args.command == "db":
+            return asyncio.run(_cmd_db(args, settings))
+    except CliError as exc:
+        print(f"arxiv-digest: {exc}", file=sys.stderr)
+        return exc.code
+    except InvalidInput as exc:
+        print(f"arxiv-digest: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except PaperNotFound as exc:
+        print(f"arxiv-digest: {exc} Check the id on https://arxiv.org.", file=sys.stderr)
+        return EXIT_FAILURE
+    except SourceUnavailable as exc:
+        print(f"arxiv-digest: arXiv is unreachable ({exc}). Try again later.", file=sys.stderr)
+        return EXIT_FAILURE
+    except StorageUnavailable as exc:
+        print(f"arxiv-digest: database unavailable ({exc}). Check DATABASE_URL.", file=sys.stderr)
+        return EXIT_FAILURE
+    except ArxivDigestError as exc:
+        print(f"arxiv-digest: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+    raise AssertionError(f"unhandled command {args.command!r}")
+
+
+def main() -> None:
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Typed settings, read once in the entry point and passed down. No other module reads the environment."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ..papers.errors import UnsupportedLanguage
+from ..papers.languages import normalize_language
+
+_HHMM = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+
+
+def parse_hhmm(text: str) -> time:
+    m = _HHMM.fullmatch(text.strip())
+    if m is None:
+        raise ValueError(f"not a time of day: {text[:20]!r} (use HH:MM, 24-hour)")
+    return time(int(m.group(1)), int(m.group(2)))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field(default="sqlite+aiosqlite:///./data/arxiv-digest.db")
+    deepl_auth_key: SecretStr | None = None
+    deepl_server_url: str | None = None
+    arxiv_api_url: str = "https://export.arxiv.org/api/query"
+    arxiv_rss_base_url: str = "https://rss.arxiv.org"
+    arxiv_min_interval: float = Field(default=3.0, ge=0.0)
+    arxiv_timeout: float = Field(default=30.0, gt=0.0)
+    default_language: str = "ZH-HANS"
+    default_timezone: str = "UTC"
+    default_push_time: str = "09:00"
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str | None = None
+    discord_bot_token: SecretStr | None = None
+    discord_api_base_url: str | None = None
+    log_level: str = "INFO"
+
+    @field_validator("default_language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        try:
+            return normalize_language(value)
+        except UnsupportedLanguage as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r} (e.g. Europe/Berlin)") from None
+        return value
+
+    @field_validator("default_push_time")
+    @classmethod
+    def _push_time(cls, value: str) -> str:
+        return parse_hhmm(value).strftime("%H:%M")
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        v = value.upper()
+        if v not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        return v
+
+    @field_validator(
+        "deepl_server_url",
+        "telegram_api_base_url",
+        "discord_api_base_url",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("deepl_auth_key", "telegram_bot_token", "discord_bot_token", mode="before")
+    @classmethod
+    def _empty_secret_is_none(cls, value: object) -> object:
+        return None if value == "" else value

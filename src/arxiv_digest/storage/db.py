@@ -1,0 +1,228 @@
+"""The database handle: URL normalisation, engine, sessions and programmatic Alembic migrations.
+
+SQLite (through aiosqlite) is the embedded default, PostgreSQL (through asyncpg) the larger option::
+
+    db = Database("sqlite:///data/arxiv-digest.db")
+    await db.upgrade()
+    async with db.session() as session:
+        ...
+        await session.commit()
+    await db.dispose()
+
+Failures to reach the database raise :class:`StorageUnavailable`, whose message never shows a password.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from arxiv_digest.papers.errors import ArxivDigestError
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+_SQLITE_PRAGMAS = ("PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL")
+_URL_HINT = "Use sqlite:///path/to/file.db or postgresql://user:password@host:5432/dbname."
+_REACH_HINT = "Check DATABASE_URL and that the database server is running and reachable."
+
+
+class StorageUnavailable(ArxivDigestError):
+    """The database cannot be used: unsupported or malformed URL, or the server cannot be reached.
+
+    ``message`` is one line and never contains a password; ``hint`` says what to check.
+    """
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}".strip()
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Map a user-supplied database URL to the async driver we use, or raise StorageUnavailable."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise StorageUnavailable("Invalid database URL.", hint=_URL_HINT) from exc
+    backend = parsed.get_backend_name()
+    driver = parsed.get_driver_name() if "+" in parsed.drivername else ""
+    if backend == "sqlite":
+        if driver not in ("", "pysqlite", "aiosqlite"):
+            raise _unsupported(parsed)
+        return parsed.set(drivername="sqlite+aiosqlite")
+    if backend in ("postgresql", "postgres"):
+        if driver not in ("", "asyncpg"):
+            raise _unsupported(parsed)
+        query = dict(parsed.query)
+        if (
+            "sslmode" in query and "ssl" not in query
+        ):  # libpq spelling (e.g. hosted DATABASE_URLs) -> asyncpg's
+            query["ssl"] = query.pop("sslmode")
+        return parsed.set(drivername="postgresql+asyncpg", query=query)
+    raise _unsupported(parsed)
+
+
+def _unsupported(url: URL) -> StorageUnavailable:
+    return StorageUnavailable(f"Unsupported database URL scheme {url.drivername!r}.", hint=_URL_HINT)
+
+
+def _sqlite_path(url: URL) -> Path | None:
+    """The file of a SQLite URL, or None for an in-memory database."""
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:") or url.query.get("mode") == "memory":
+        return None
+    return Path(database)
+
+
+class Database:
+    """One engine and its session factory. Create once at start-up, ``await dispose()`` at shutdown."""
+
+    def __init__(self, url: str | URL, *, echo: bool = False, schema: str | None = None) -> None:
+        self._url = normalize_url(url)
+        self._safe_url = self._url.render_as_string(hide_password=True)
+        self._password = self._url.password if isinstance(self._url.password, str) else None
+        connect_args: dict[str, Any] = {}
+        if schema is not None:
+            if self.dialect != "postgresql":
+                raise ValueError("schema= is only supported for PostgreSQL")
+            connect_args["server_settings"] = {"search_path": schema}
+        self._schema = schema
+        self._sqlite_file: Path | None = None
+        if self.dialect == "sqlite":
+            self._sqlite_file = _sqlite_path(self._url)
+            if self._sqlite_file is not None:
+                try:
+                    self._sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StorageUnavailable(
+                        f"Cannot create the directory of the SQLite database {self._safe_url}: "
+                        f"{exc.strerror or exc}.",
+                        hint="Check the path and its permissions.",
+                    ) from exc
+        self._engine: AsyncEngine = create_async_engine(self._url, echo=echo, connect_args=connect_args)
+        if self.dialect == "sqlite":
+            event.listen(self._engine.sync_engine, "connect", self._on_sqlite_connect)
+        self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
+
+    def _on_sqlite_connect(self, dbapi_connection: Any, connection_record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            if self._sqlite_file is not None:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            for pragma in _SQLITE_PRAGMAS:
+                cursor.execute(pragma)
+        finally:
+            cursor.close()
+
+    @property
+    def url(self) -> str:
+        """The URL in use, with the password hidden."""
+        return self._safe_url
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._url.get_backend_name()
+
+    @property
+    def schema(self) -> str | None:
+        return self._schema
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session (``expire_on_commit=False``); commit explicitly, anything uncommitted is rolled back."""
+        with self._translate_errors():
+            async with self._sessions() as session:
+                yield session
+
+    async def upgrade(self, revision: str = "head") -> None:
+        """Apply the Alembic migrations up to ``revision`` (idempotent)."""
+        with self._translate_errors():
+            async with self._engine.begin() as conn:
+                await conn.run_sync(self._run_upgrade, revision)
+        logger.info("database %s at revision %s", self._safe_url, revision)
+
+    def _run_upgrade(self, connection: Connection, revision: str) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+    async def current_revision(self) -> str | None:
+        """The Alembic revision the database is at (None before the first upgrade)."""
+        with self._translate_errors():
+            async with self._engine.connect() as conn:
+                return await conn.run_sync(_current_revision)
+
+    async def ping(self) -> None:
+        """Open a connection and run a trivial query; raise StorageUnavailable when that fails."""
+        with self._translate_errors():
+            async with self._engine.connect() as conn:
+                await conn.exec_driver_sql("SELECT 1")
+
+    async def dispose(self) -> None:
+        await self._engine.dispose()
+
+    @contextmanager
+    def _translate_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except (OSError, OperationalError, InterfaceError) as exc:  # OSError covers TimeoutError
+            raise self._unavailable(exc) from exc
+        except DBAPIError as exc:
+            # No statement: it failed while connecting (auth, unknown database, ...), not while executing.
+            if exc.connection_invalidated or exc.statement is None:
+                raise self._unavailable(exc) from exc
+            raise
+
+    def _unavailable(self, exc: BaseException) -> StorageUnavailable:
+        cause: BaseException = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        if self._password:
+            reason = reason.replace(self._password, "***")
+        if len(reason) > 200:
+            reason = reason[:197] + "..."
+        logger.warning("database %s unavailable: %s: %s", self._safe_url, type(cause).__name__, reason)
+        if not reason.endswith((".", "!", "?")):
+            reason += "."
+        return StorageUnavailable(f"Database {self._safe_url} is unavailable: {reason}", hint=_REACH_HINT)
+
+
+def alembic_config() -> Config:
+    """An Alembic Config for the packaged migrations; no alembic.ini needed."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision shipped with this package."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships a revision
+        raise RuntimeError("no Alembic revision found in " + str(MIGRATIONS_DIR))
+    return head
+
+
+def _current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
