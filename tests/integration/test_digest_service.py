@@ -1,5 +1,5 @@
-"""DigestService (harvest -> store -> digest -> translate) on SQLite and PostgreSQL, with the real ``arxiv`` and
-``deepl`` clients against the fakes."""
+"""DigestService (harvest -> store -> digest -> translate) on SQLite and PostgreSQL, with the real ``arxiv``
+and ``deepl`` clients against the fakes."""
 
 from __future__ import annotations
 
