@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from typing import Any
 
 import pytest
+
+os.environ.setdefault("PTB_TIMEDELTA", "true")  # as the entry point does (see bot/cli.py)
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

@@ -283,6 +283,7 @@ def test_arxiv_unreachable(
 ) -> None:
     monkeypatch.setenv("ARXIV_RSS_BASE_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("ARXIV_API_URL", "http://127.0.0.1:9/api/query")
+    monkeypatch.setenv("ARXIV_RETRIES", "1")
     code, out, err = cli(capsys, "digest", "cs.LG")
     assert code == 1
     assert out == ""

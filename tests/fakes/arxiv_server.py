@@ -241,6 +241,42 @@ class FakeArxiv:
         with self._lock:
             self.feeds[feed_path_key(path)] = body.encode("utf-8") if isinstance(body, str) else body
 
+    def add_paper(
+        self,
+        arxiv_id: str,
+        *,
+        title: str,
+        abstract: str,
+        categories: tuple[str, ...] = ("cs.LG",),
+        authors: tuple[str, ...] = ("A. Author",),
+        version: int = 1,
+        when: datetime = datetime(2024, 3, 28, 12, 0, tzinfo=UTC),
+    ) -> None:
+        """Make the API know one more paper (an entry in the format the real API serves)."""
+        stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+        versioned = f"{arxiv_id}v{version}"
+        cats = "".join(
+            f'<category term="{escape(c)}" scheme="http://arxiv.org/schemas/atom"/>' for c in categories
+        )
+        names = "".join(f"<author><name>{escape(a)}</name></author>" for a in authors)
+        xml = (
+            f"<entry><id>http://arxiv.org/abs/{versioned}</id><title>{escape(title)}</title>"
+            f"<updated>{stamp}</updated>"
+            f'<link href="https://arxiv.org/abs/{versioned}" rel="alternate" type="text/html"/>'
+            f"<summary>{escape(abstract)}</summary>{cats}<published>{stamp}</published>"
+            f'<arxiv:primary_category term="{escape(categories[0])}"/>{names}</entry>'
+        )
+        with self._lock:
+            self.entries[versioned] = _ApiEntry(
+                versioned_id=versioned,
+                base_id=arxiv_id,
+                version=version,
+                updated=when,
+                published=when,
+                categories=categories,
+                xml=xml,
+            )
+
     def enqueue(self, path: str, *responses: ScriptedResponse) -> None:
         """Queue responses for ``path`` (e.g. ``/rss/cs.LG`` or ``/api/query``), used before the default."""
         with self._lock:

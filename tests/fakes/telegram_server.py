@@ -133,7 +133,7 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-# -- errors ---------------------------------------------------------------------------------------------
+# -- errors -------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -196,7 +196,7 @@ def _bad(detail: str) -> _Reject:
     return _Reject(ApiError.bad_request(detail))
 
 
-# -- HTML parsing (Telegram's rules) --------------------------------------------------------------------
+# -- HTML parsing (Telegram's rules) ------------------------------------------------------------------------
 
 
 class HtmlParseError(ValueError):
@@ -466,7 +466,7 @@ def _command_entities(text: str) -> list[JSON]:
     ]
 
 
-# -- model ------------------------------------------------------------------------------------------------
+# -- model --------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -764,6 +764,11 @@ class FakeTelegram:
         with self._lock:
             self._chat_state(chat_id, create=True).gone = ApiError.kicked() if kicked else ApiError.blocked()
 
+    def unblock_chat(self, chat_id: int) -> None:
+        """The user unblocked the bot (or it was added back): requests for ``chat_id`` work again."""
+        with self._lock:
+            self._chat_state(chat_id, create=True).gone = None
+
     def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:
         """Upgrade group ``old_chat_id`` to supergroup ``new_chat_id``: the old id gets 400 + migration."""
         with self._lock:
@@ -829,6 +834,28 @@ class FakeTelegram:
             kind = "channel_post" if state.chat.type == "channel" else "message"
             self._push_update({kind: message})
             return message
+
+    def queue_migration(self, old_chat_id: int, new_chat_id: int, user: int) -> None:
+        """Upgrade group ``old_chat_id`` to supergroup ``new_chat_id`` (as ``migrate_chat``) and queue the two
+        service messages Telegram sends then: ``migrate_to_chat_id`` in the old chat, ``migrate_from_chat_id``
+        in the new one."""
+        self.migrate_chat(old_chat_id, new_chat_id)
+        with self._cond:
+            sender = self._user(user).to_dict()
+            for chat_id, field, value in (
+                (old_chat_id, "migrate_to_chat_id", new_chat_id),
+                (new_chat_id, "migrate_from_chat_id", old_chat_id),
+            ):
+                state = self._chat_state(chat_id, create=True)
+                message: JSON = {
+                    "message_id": self._new_message_id(state),
+                    "date": int(self._wall_clock()),
+                    "chat": state.chat.to_dict(),
+                    "from": sender,
+                    field: value,
+                }
+                self._store(state, message, by_bot=False)
+                self._push_update({"message": message})
 
     def queue_callback_query(
         self, chat: int | FakeChat, user: int | FakeUser, message_id: int, data: str

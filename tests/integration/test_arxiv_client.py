@@ -97,7 +97,7 @@ def _assert_spaced(fake: FakeArxiv, interval: float = 3.0) -> None:
     assert all(g >= interval - 1e-9 for g in gaps), gaps
 
 
-# -- RSS -----------------------------------------------------------------------------------------------
+# -- RSS ----------------------------------------------------------------------------------------------------
 
 
 async def test_feed_ok(client: ArxivClient, fake: FakeArxiv) -> None:
@@ -215,7 +215,7 @@ async def test_both_down_raises(client: ArxivClient, fake: FakeArxiv) -> None:
     assert len(fake.api_requests) == 4
 
 
-# -- API -----------------------------------------------------------------------------------------------
+# -- API ----------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -333,7 +333,7 @@ async def test_api_5xx_retried_then_ok(client: ArxivClient, fake: FakeArxiv, clo
     assert clock.backoff_sleeps == [2.0]
 
 
-# -- the gate across RSS and API ---------------------------------------------------------------------
+# -- the gate across RSS and API ----------------------------------------------------------------------------
 
 
 async def test_gate_spacing_across_concurrent_rss_and_api(client: ArxivClient, fake: FakeArxiv) -> None:
@@ -441,7 +441,7 @@ def test_gate_rejects_negative_interval() -> None:
         RequestGate(min_interval=-1)
 
 
-# -- the schedule --------------------------------------------------------------------------------------
+# -- the schedule -------------------------------------------------------------------------------------------
 
 
 def _et(y: int, m: int, d: int, h: int, mi: int = 0) -> datetime:

@@ -50,7 +50,7 @@ async def bot(fake: FakeTelegram) -> AsyncIterator[telegram.Bot]:
         yield client
 
 
-# -- basics ------------------------------------------------------------------------------------------------
+# -- basics -------------------------------------------------------------------------------------------------
 
 
 async def test_get_me(bot: telegram.Bot, fake: FakeTelegram) -> None:
@@ -77,7 +77,7 @@ async def test_unknown_method_is_not_found(bot: telegram.Bot) -> None:
         await bot.do_api_request("sendHologram", api_kwargs={"chat_id": USER})
 
 
-# -- sendMessage -------------------------------------------------------------------------------------------
+# -- sendMessage --------------------------------------------------------------------------------------------
 
 
 async def test_send_html_is_stored_as_plain_text_and_entities(bot: telegram.Bot, fake: FakeTelegram) -> None:
@@ -248,7 +248,7 @@ async def test_link_preview_options_recorded(bot: telegram.Bot, fake: FakeTelegr
     assert fake.sent(USER)[0]["link_preview_options"] == {"is_disabled": True}
 
 
-# -- failures ----------------------------------------------------------------------------------------------
+# -- failures -----------------------------------------------------------------------------------------------
 
 
 async def test_injected_429_is_retry_after(bot: telegram.Bot, fake: FakeTelegram) -> None:
@@ -331,7 +331,7 @@ async def test_flood_limit_group_burst() -> None:
         assert len(fake.sent(GROUP)) == 20
 
 
-# -- commands and members ----------------------------------------------------------------------------------
+# -- commands and members -----------------------------------------------------------------------------------
 
 
 async def test_my_commands_per_language_and_scope(bot: telegram.Bot, fake: FakeTelegram) -> None:
@@ -375,7 +375,7 @@ async def test_get_chat_member_for_admin_checks(bot: telegram.Bot, fake: FakeTel
     assert chat.type == "supergroup"
 
 
-# -- polling with an Application --------------------------------------------------------------------------
+# -- polling with an Application ----------------------------------------------------------------------------
 
 
 async def test_application_polling_command_and_callback(fake: FakeTelegram) -> None:

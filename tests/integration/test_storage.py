@@ -32,7 +32,17 @@ from tests.dbs import open_database, postgres_url
 T0 = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)
 DAY1 = date(2025, 3, 3)
 DAY2 = date(2025, 3, 4)
-ALL_TABLES = {"papers", "announcements", "feed_checks", "translations", "chats", "subscriptions"}
+ALL_TABLES = {
+    "papers",
+    "announcements",
+    "feed_checks",
+    "translations",
+    "chats",
+    "subscriptions",
+    "chat_topics",
+    "deliveries",
+    "delivery_messages",
+}
 
 
 def paper(
@@ -72,7 +82,7 @@ async def test_upgrade_creates_every_table_and_is_idempotent(empty_database: Dat
     db = empty_database
     assert await db.current_revision() is None
     await db.upgrade()
-    assert await db.current_revision() == head_revision() == "0001_initial"
+    assert await db.current_revision() == head_revision() == "0002_delivery"
     async with db.engine.connect() as conn:
         names, diff = await conn.run_sync(_inspect_schema)
     assert ALL_TABLES | {"alembic_version"} <= names

@@ -73,7 +73,7 @@ def upper(text: str) -> str:
     return text.upper()
 
 
-# -- batching ----------------------------------------------------------------------------------------------
+# -- batching -----------------------------------------------------------------------------------------------
 
 
 async def test_more_than_50_texts_are_split(fake: FakeDeepL, sleep: RecordingSleep) -> None:
@@ -131,7 +131,7 @@ async def test_oversized_body_is_refused_by_the_fake(sleep: RecordingSleep) -> N
     assert sleep.delays == []
 
 
-# -- failures --------------------------------------------------------------------------------------------
+# -- failures -----------------------------------------------------------------------------------------------
 
 
 async def test_429_then_success(fake: FakeDeepL, sleep: RecordingSleep) -> None:
@@ -217,7 +217,7 @@ async def test_quota_hit_half_way_keeps_what_was_paid_for(sleep: RecordingSleep)
     assert len(cache.data) == 4  # both paid-for papers stored as they arrived
 
 
-# -- cache and deduplication ------------------------------------------------------------------------------
+# -- cache and deduplication --------------------------------------------------------------------------------
 
 
 async def test_second_run_bills_nothing(fake: FakeDeepL, sleep: RecordingSleep) -> None:
@@ -273,7 +273,7 @@ async def test_billed_characters_are_title_plus_abstract(fake: FakeDeepL, sleep:
     assert all(t.summary for t in outcome.translations.values())
 
 
-# -- content ---------------------------------------------------------------------------------------------
+# -- content ------------------------------------------------------------------------------------------------
 
 
 async def test_latex_returned_verbatim(fake: FakeDeepL, sleep: RecordingSleep) -> None:
@@ -313,7 +313,7 @@ async def test_lost_marker_falls_back_to_the_corresponding_sentence(sleep: Recor
     )
 
 
-# -- off switches ----------------------------------------------------------------------------------------
+# -- off switches -------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("language", ["EN-US", "EN-GB"])
@@ -345,7 +345,7 @@ async def test_usage(fake: FakeDeepL, sleep: RecordingSleep) -> None:
     assert await translator.usage() is None
 
 
-# -- secrets ---------------------------------------------------------------------------------------------
+# -- secrets ------------------------------------------------------------------------------------------------
 
 
 async def test_key_never_logged(

@@ -22,7 +22,7 @@ def _parse(xml_text: str) -> ET.Element:
     return ET.fromstring(f"<root>{xml_text}</root>")
 
 
-# -- protect -------------------------------------------------------------------------------------------
+# -- protect ------------------------------------------------------------------------------------------------
 
 
 def test_escapes_xml_specials() -> None:
@@ -103,7 +103,7 @@ def test_empty_or_out_of_range_span() -> None:
     assert protect("abc", summary_span=(1, 99)) == "a<s>bc</s>"
 
 
-# -- unprotect -----------------------------------------------------------------------------------------
+# -- unprotect ----------------------------------------------------------------------------------------------
 
 
 def test_unprotect_translated_output() -> None:
@@ -131,7 +131,7 @@ def test_unknown_entity_kept() -> None:
     assert unprotect("a &nbsp; b")[0] == "a &nbsp; b"
 
 
-# -- billing -------------------------------------------------------------------------------------------
+# -- billing ------------------------------------------------------------------------------------------------
 
 
 def test_billable_length_counts_entities_once_and_tags_free() -> None:
@@ -144,7 +144,7 @@ def test_billable_length_of_protected_text_is_original_length() -> None:
     assert billable_length(protect(text, summary_span=(0, 10))) == len(text)
 
 
-# -- lost-marker fallback --------------------------------------------------------------------------------
+# -- lost-marker fallback -----------------------------------------------------------------------------------
 
 
 def test_corresponding_sentence_by_index() -> None:
@@ -170,7 +170,7 @@ def test_corresponding_sentence_unknown_when_splits_disagree() -> None:
     assert corresponding_sentence(source, (5, 9), "") == ""
 
 
-# -- properties ------------------------------------------------------------------------------------------
+# -- properties ---------------------------------------------------------------------------------------------
 
 _ALPHABET = st.sampled_from([*"ab $$$\\\\()[]&<>;#. xé中!?", "&amp;", "<x>", "</s>", "\\(", "\\)", "$$"])
 _TEXT = st.lists(_ALPHABET, max_size=60).map("".join)

@@ -40,7 +40,7 @@ def suggestions_for(tax: Taxonomy, code: str) -> tuple[str, ...]:
     return info.value.suggestions
 
 
-# -- the packaged data ---------------------------------------------------------------------------------------
+# -- the packaged data --------------------------------------------------------------------------------------
 
 
 def test_source_names_the_origin(raw: dict[str, Any], tax: Taxonomy) -> None:
@@ -90,7 +90,7 @@ def test_load_is_cached(tax: Taxonomy) -> None:
     assert load_taxonomy() is tax
 
 
-# -- resolve -------------------------------------------------------------------------------------------------
+# -- resolve ------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -176,7 +176,7 @@ def test_test_categories_are_hidden(tax: Taxonomy, hidden: str) -> None:
     assert all(not s.startswith("test") for s in tax.suggest(hidden))
 
 
-# -- suggestions ---------------------------------------------------------------------------------------------
+# -- suggestions --------------------------------------------------------------------------------------------
 
 
 def test_unknown_category_is_invalid_input_with_a_hint(tax: Taxonomy) -> None:
@@ -280,7 +280,7 @@ def test_confusion_table_entries_all_resolve(tax: Taxonomy) -> None:
             assert tax.resolve(target) == target or tax.is_category(target), (key, target)
 
 
-# -- resolve_many --------------------------------------------------------------------------------------------
+# -- resolve_many -------------------------------------------------------------------------------------------
 
 
 def test_resolve_many_splits_commas_and_whitespace_and_dedupes(tax: Taxonomy) -> None:
@@ -301,7 +301,7 @@ def test_resolve_many_raises_for_the_first_unknown(tax: Taxonomy) -> None:
     assert info.value.suggestions == ("cs.LG", "stat.ML")
 
 
-# -- matches -------------------------------------------------------------------------------------------------
+# -- matches ------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -341,7 +341,7 @@ def test_matches(tax: Taxonomy, subscribed: str, paper: list[str], expected: boo
     assert tax.matches(subscribed, paper) is expected
 
 
-# -- listings and names --------------------------------------------------------------------------------------
+# -- listings and names -------------------------------------------------------------------------------------
 
 
 def test_names(tax: Taxonomy) -> None:
@@ -388,7 +388,7 @@ def test_categories_in(tax: Taxonomy) -> None:
         tax.categories_in("test")
 
 
-# -- a hand-built taxonomy -----------------------------------------------------------------------------------
+# -- a hand-built taxonomy ----------------------------------------------------------------------------------
 
 
 def test_constructor_rejects_inconsistent_data() -> None:

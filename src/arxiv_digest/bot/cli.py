@@ -2,6 +2,7 @@
 
     arxiv-digest digest CATEGORY... [--lang CODE] [--format markdown] [--limit N] [--date YYYY-MM-DD]
     arxiv-digest paper ID [--lang CODE]
+    arxiv-digest run
     arxiv-digest db upgrade
     arxiv-digest bench summary [FILE]
 
@@ -14,27 +15,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import NoReturn
 
 from pydantic import ValidationError
 
 from .. import __version__
-from ..papers.arxiv_client import ArxivClient
 from ..papers.digest import MAX_KEYWORD_LENGTH
 from ..papers.errors import ArxivDigestError, InvalidInput, PaperNotFound, SourceUnavailable
 from ..papers.languages import is_english, normalize_language
 from ..papers.models import DigestOptions
-from ..papers.ratelimit import RequestGate
 from ..papers.taxonomy import load_taxonomy
-from ..papers.translate import NOTICE_NO_KEY, PaperTranslator
+from ..papers.translate import NOTICE_NO_KEY
 from ..storage.db import Database, StorageUnavailable
-from ..storage.repositories import TranslationCacheRepository
 from .digests import DigestService, HarvestStatus
+from .runtime import NothingToRun, open_runtime, run_bots
 from .settings import Settings
 
 logger = logging.getLogger("arxiv_digest.cli")
@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", metavar="ID", help="2403.19243, 2403.19243v2, arXiv:…, a URL, hep-th/9901001")
     p.add_argument("--lang", help="DeepL target language (default: DEFAULT_LANGUAGE)")
 
+    sub.add_parser("run", help="run the Telegram bot (TELEGRAM_BOT_TOKEN) until interrupted")
+
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
     db_sub.add_parser("upgrade", help="create or upgrade the tables (done automatically on first use)")
@@ -109,13 +111,55 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(level: str, *, verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else getattr(logging, level, logging.INFO),
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # Bot API URLs carry the token; keep the HTTP client quiet.
+class RedactSecrets(logging.Filter):
+    """Replaces every configured secret (bot tokens, API keys) in a log record by ``[redacted]``: a library
+    logging a URL or its parameters at DEBUG must never print a token."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        cleaned = message
+        for secret in self.secrets:
+            cleaned = cleaned.replace(secret, "[redacted]")
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and record.exc_text is None:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            for secret in self.secrets:
+                record.exc_text = record.exc_text.replace(secret, "[redacted]")
+        return True
+
+
+def _secrets(settings: Settings | None) -> list[str]:
+    if settings is None:
+        return []
+    found: list[str] = []
+    for secret in (settings.telegram_bot_token, settings.discord_bot_token, settings.deepl_auth_key):
+        if secret is not None:
+            value = secret.get_secret_value()
+            found.append(value)
+            if ":" in value:  # a Telegram token: its secret half alone is a secret too
+                found.append(value.split(":", 1)[1])
+    return found
+
+
+def configure_logging(level: str, *, verbose: bool, settings: Settings | None = None) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets(_secrets(settings)))
+    handler.set_name("arxiv-digest")
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == "arxiv-digest"]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else getattr(logging, level, logging.INFO))
+    # Bot API URLs carry the token: the HTTP clients stay at WARNING whatever the level.
     for noisy in ("httpx", "httpcore", "urllib3", "arxiv", "deepl", "aiosqlite", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -131,32 +175,8 @@ def _load_settings() -> Settings:
 
 @asynccontextmanager
 async def _service(settings: Settings) -> AsyncIterator[DigestService]:
-    db = Database(settings.database_url)
-    try:
-        await db.upgrade()
-        gate = RequestGate(min_interval=settings.arxiv_min_interval)
-        client = ArxivClient(
-            rss_base_url=settings.arxiv_rss_base_url,
-            api_url=settings.arxiv_api_url,
-            gate=gate,
-            timeout=settings.arxiv_timeout,
-        )
-        key = settings.deepl_auth_key.get_secret_value() if settings.deepl_auth_key else None
-        translator = PaperTranslator(
-            auth_key=key, cache=TranslationCacheRepository(db), server_url=settings.deepl_server_url
-        )
-        try:
-            yield DigestService(
-                db=db,
-                arxiv=client,
-                translator=translator,
-                taxonomy=load_taxonomy(),
-                clock=lambda: datetime.now(UTC),
-            )
-        finally:
-            await client.aclose()
-    finally:
-        await db.dispose()
+    async with open_runtime(settings) as runtime:
+        yield runtime.digests
 
 
 def _say_if_untranslated(service: DigestService, language: str) -> None:
@@ -267,16 +287,25 @@ def run(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         if args.command == "bench":
-            configure_logging("WARNING", verbose=args.verbose)
+            configure_logging("ERROR", verbose=args.verbose)
             return _cmd_bench(args)
         settings = _load_settings()
-        configure_logging(settings.log_level if args.verbose else "WARNING", verbose=args.verbose)
+        configure_logging(
+            settings.log_level if args.verbose else "ERROR", verbose=args.verbose, settings=settings
+        )
         if args.command == "digest":
             return asyncio.run(_cmd_digest(args, settings))
         if args.command == "paper":
             return asyncio.run(_cmd_paper(args, settings))
         if args.command == "db":
             return asyncio.run(_cmd_db(args, settings))
+        if args.command == "run":
+            configure_logging(settings.log_level, verbose=args.verbose, settings=settings)
+            asyncio.run(run_bots(settings))
+            return 0
+    except NothingToRun as exc:
+        print(f"arxiv-digest: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except CliError as exc:
         print(f"arxiv-digest: {exc}", file=sys.stderr)
         return exc.code
@@ -287,7 +316,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(f"arxiv-digest: {exc} Check the id on https://arxiv.org.", file=sys.stderr)
         return EXIT_FAILURE
     except SourceUnavailable as exc:
-        print(f"arxiv-digest: arXiv is unreachable ({exc}). Try again later.", file=sys.stderr)
+        logger.info("arXiv failure: %s", exc)
+        print("arxiv-digest: arXiv is unreachable. Try again later (-v shows why).", file=sys.stderr)
         return EXIT_FAILURE
     except StorageUnavailable as exc:
         print(f"arxiv-digest: database unavailable ({exc}). Check DATABASE_URL.", file=sys.stderr)
@@ -301,6 +331,9 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def main() -> None:
+    # python-telegram-bot 22: opt in to RetryAfter.retry_after as a timedelta (the future default), which
+    # also silences its deprecation warning on every flood-control answer.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     sys.exit(run())
 
 

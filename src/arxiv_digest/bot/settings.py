@@ -32,9 +32,11 @@ class Settings(BaseSettings):
     arxiv_rss_base_url: str = "https://rss.arxiv.org"
     arxiv_min_interval: float = Field(default=3.0, ge=0.0)
     arxiv_timeout: float = Field(default=30.0, gt=0.0)
+    arxiv_retries: int = Field(default=3, ge=0, le=10)
     default_language: str = "ZH-HANS"
     default_timezone: str = "UTC"
     default_push_time: str = "09:00"
+    paper_lookups_per_day: int = Field(default=50, ge=0)
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str | None = None
     discord_bot_token: SecretStr | None = None

@@ -19,7 +19,8 @@ limit here is within it there.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..papers.models import AnnounceType, Digest, DigestEntry
@@ -187,6 +188,23 @@ def render_summary(
             Piece(t(digest.language, "and_more", count=digest.omitted), "<i>", "</i>", separator="\n\n")
         )
     return pack(pieces, limit=limit)
+
+
+_ROW_REF = re.compile(r"^\[(\d+)\] (?=<a href=)", re.MULTILINE)
+
+
+def link_refs(summary: str, links: Mapping[int, str], *, limit: int = MESSAGE_LIMIT) -> str | None:
+    """A sent summary message with each row's ``[n]`` turned into a link to ``links[n]`` (its footnote).
+    None when the result would pass ``limit``; rows without a link are left as they are."""
+
+    def linked(match: re.Match[str]) -> str:
+        url = links.get(int(match.group(1)))
+        if url is None:
+            return match.group(0)
+        return f'<a href="{esc_attr(url)}">[{match.group(1)}]</a> '
+
+    text = _ROW_REF.sub(linked, summary)
+    return text if utf16_len(text) <= limit else None
 
 
 def _authors(authors: Sequence[str]) -> str:

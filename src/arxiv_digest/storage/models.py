@@ -36,6 +36,9 @@ class Chat:
     paused: bool
     gone_at: datetime | None  # the bot was blocked or removed
     created_at: datetime
+    kind: str = "private"  # private / group / supergroup / channel (Telegram), guild / dm (Discord)
+    start_day: date | None = None  # scheduled deliveries begin with this announcement day
+    failures: int = 0  # consecutive failed deliveries
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,3 +46,43 @@ class Subscription:
     chat_id: int
     category: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One digest for one chat in the ledger."""
+
+    id: int
+    chat_id: int
+    announced_on: date
+    scheduled: bool
+    language: str
+    status: str  # pending / done / failed
+    papers: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedMessage:
+    """A message to write into the ledger before anything is sent."""
+
+    role: str  # summary / footnote / text
+    text: str
+    ref: int | None = None
+    thread_id: str | None = None
+    reply_to_seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerMessage:
+    """A message of a delivery, sent (``message_id`` set) or not yet."""
+
+    id: int
+    delivery_id: int
+    seq: int
+    role: str
+    ref: int | None
+    thread_id: str | None
+    reply_to_seq: int | None
+    text: str
+    message_id: str | None

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, bindparam, delete, exists, func, select, update
+from sqlalchemy import Table, bindparam, case, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,10 +22,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from arxiv_digest.papers.models import Announcement, AnnouncementBatch, AnnounceType, Paper
 from arxiv_digest.papers.ports import CacheKey
 from arxiv_digest.storage.db import Database
-from arxiv_digest.storage.models import Chat, FeedCheck, Subscription
+from arxiv_digest.storage.models import (
+    Chat,
+    Delivery,
+    FeedCheck,
+    LedgerMessage,
+    PlannedMessage,
+    Subscription,
+)
 from arxiv_digest.storage.tables import (
     announcements,
+    chat_topics,
     chats,
+    deliveries,
+    delivery_messages,
     feed_checks,
     papers,
     subscriptions,
@@ -393,6 +403,9 @@ CHAT_FIELDS = frozenset(
         "max_papers",
         "paused",
         "gone_at",
+        "kind",
+        "start_day",
+        "failures",
     }
 )
 _PUSH_TIME = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
@@ -416,6 +429,9 @@ def _chat_from_row(row: Row[Any]) -> Chat:
         paused=bool(row.paused),
         gone_at=row.gone_at,
         created_at=row.created_at,
+        kind=row.kind,
+        start_day=row.start_day,
+        failures=row.failures,
     )
 
 
@@ -451,21 +467,28 @@ class ChatRepository:
         timezone: str,
         push_time: str,
         title: str | None = None,
+        kind: str | None = None,
         now: datetime | None = None,
     ) -> Chat:
         """The chat, created with these settings when missing. An existing chat keeps its settings; only
-        its title is refreshed when a different one is given."""
+        its title and kind are refreshed when different ones are given."""
         existing = await self.get(platform, chat_key)
         at = now or _utcnow()
         if existing is not None:
+            changes: dict[str, Any] = {}
             title = _clip_title(title)
             if title is not None and title != existing.title:
-                return await self._write(existing.id, {"title": title}, at)
+                changes["title"] = title
+            if kind is not None and kind != existing.kind:
+                changes["kind"] = kind
+            if changes:
+                return await self._write(existing.id, changes, at)
             return existing
         stmt = _insert(self._session, chats).values(
             platform=platform,
             chat_key=chat_key,
             title=_clip_title(title),
+            kind=kind or "private",
             language=language,
             timezone=timezone,
             push_time=_check_push_time(push_time),
@@ -552,6 +575,24 @@ class ChatRepository:
         )
         return await self.get_by_id(new.id)
 
+    async def take_lookup(self, chat_id: int, day: date, limit: int) -> bool:
+        """Count one /paper lookup on ``day`` (UTC) against the chat's daily ``limit``; False when used up.
+        One UPDATE, so two concurrent lookups cannot both take the last one."""
+        same_day = chats.c.lookup_day == day
+        stmt = (
+            update(chats)
+            .where(
+                chats.c.id == chat_id,
+                (chats.c.lookup_day.is_(None)) | (chats.c.lookup_day != day) | (chats.c.lookups_used < limit),
+            )
+            .values(
+                lookups_used=case((same_day, chats.c.lookups_used + 1), else_=1),
+                lookup_day=day,
+            )
+            .returning(chats.c.id)
+        )
+        return (await self._session.execute(stmt)).first() is not None
+
     async def active(self) -> builtins.list[Chat]:
         """Chats to deliver to: not paused, not gone, with at least one subscription (by id)."""
         has_subscription = exists().where(subscriptions.c.chat_id == chats.c.id)
@@ -635,3 +676,176 @@ class SubscriptionRepository:
             .order_by(subscriptions.c.category)
         )
         return builtins.list((await self._session.execute(stmt)).scalars())
+
+
+# ------------------------------------------------------------------------------------------------- topics
+
+
+class TopicRepository:
+    """Forum topics the bot created in a chat, by name (e.g. a category)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, chat_id: int, name: str) -> str | None:
+        stmt = select(chat_topics.c.thread_id).where(
+            chat_topics.c.chat_id == chat_id, chat_topics.c.name == name
+        )
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def put(self, chat_id: int, name: str, thread_id: str, *, now: datetime | None = None) -> None:
+        stmt = _insert(self._session, chat_topics).values(
+            chat_id=chat_id, name=name, thread_id=thread_id, created_at=now or _utcnow()
+        )
+        await self._session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[chat_topics.c.chat_id, chat_topics.c.name], set_={"thread_id": thread_id}
+            )
+        )
+
+    async def forget(self, chat_id: int, name: str) -> None:
+        await self._session.execute(
+            delete(chat_topics).where(chat_topics.c.chat_id == chat_id, chat_topics.c.name == name)
+        )
+
+
+# ------------------------------------------------------------------------------------------------- ledger
+
+
+def _delivery_from_row(row: Row[Any]) -> Delivery:
+    return Delivery(
+        id=row.id,
+        chat_id=row.chat_id,
+        announced_on=row.announced_on,
+        scheduled=row.scheduled_day is not None,
+        language=row.language,
+        status=row.status,
+        papers=row.papers,
+        created_at=row.created_at,
+    )
+
+
+class LedgerRepository:
+    """The delivery ledger: a digest and each of its messages are rows before anything is sent."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def create(
+        self,
+        chat_id: int,
+        announced_on: date,
+        *,
+        scheduled: bool,
+        language: str,
+        papers: int,
+        messages: Sequence[PlannedMessage],
+        now: datetime | None = None,
+    ) -> int | None:
+        """Write a delivery and its messages; returns its id. A scheduled delivery of a day the chat already
+        has returns None and writes nothing (so a day is never delivered twice)."""
+        at = now or _utcnow()
+        stmt = _insert(self._session, deliveries).values(
+            chat_id=chat_id,
+            announced_on=announced_on,
+            scheduled_day=announced_on if scheduled else None,
+            language=language,
+            status="pending",
+            papers=papers,
+            created_at=at,
+        )
+        if scheduled:
+            stmt = stmt.on_conflict_do_nothing(
+                index_elements=[deliveries.c.chat_id, deliveries.c.scheduled_day]
+            )
+        row = (await self._session.execute(stmt.returning(deliveries.c.id))).first()
+        if row is None:
+            return None
+        delivery_id = int(row[0])
+        values = [
+            {
+                "delivery_id": delivery_id,
+                "seq": seq,
+                "role": m.role,
+                "ref": m.ref,
+                "thread_id": m.thread_id,
+                "reply_to_seq": m.reply_to_seq,
+                "text": m.text,
+            }
+            for seq, m in enumerate(messages)
+        ]
+        for chunk in _chunks(values, 200):
+            await self._session.execute(delivery_messages.insert().values(builtins.list(chunk)))
+        return delivery_id
+
+    async def get(self, delivery_id: int) -> Delivery | None:
+        row = (await self._session.execute(select(deliveries).where(deliveries.c.id == delivery_id))).first()
+        return _delivery_from_row(row) if row is not None else None
+
+    async def pending(self, chat_id: int | None = None) -> builtins.list[Delivery]:
+        """Deliveries not finished, oldest announcement day first."""
+        stmt = select(deliveries).where(deliveries.c.status == "pending")
+        if chat_id is not None:
+            stmt = stmt.where(deliveries.c.chat_id == chat_id)
+        stmt = stmt.order_by(deliveries.c.announced_on, deliveries.c.id)
+        return [_delivery_from_row(row) for row in await self._session.execute(stmt)]
+
+    async def scheduled_days(self, chat_id: int) -> set[date]:
+        """Announcement days that have a scheduled delivery for the chat (whatever its status)."""
+        stmt = select(deliveries.c.scheduled_day).where(
+            deliveries.c.chat_id == chat_id, deliveries.c.scheduled_day.is_not(None)
+        )
+        return set((await self._session.execute(stmt)).scalars())
+
+    async def messages(self, delivery_id: int) -> builtins.list[LedgerMessage]:
+        stmt = (
+            select(delivery_messages)
+            .where(delivery_messages.c.delivery_id == delivery_id)
+            .order_by(delivery_messages.c.seq)
+        )
+        return [
+            LedgerMessage(
+                id=row.id,
+                delivery_id=row.delivery_id,
+                seq=row.seq,
+                role=row.role,
+                ref=row.ref,
+                thread_id=row.thread_id,
+                reply_to_seq=row.reply_to_seq,
+                text=row.text,
+                message_id=row.message_id,
+            )
+            for row in await self._session.execute(stmt)
+        ]
+
+    async def mark_sent(self, message_row_id: int, message_id: str, *, now: datetime | None = None) -> None:
+        await self._session.execute(
+            update(delivery_messages)
+            .where(delivery_messages.c.id == message_row_id)
+            .values(message_id=message_id, sent_at=now or _utcnow())
+        )
+
+    async def finish(self, delivery_id: int, status: str, *, now: datetime | None = None) -> None:
+        if status not in ("done", "failed"):
+            raise ValueError(f"unknown delivery status {status!r}")
+        await self._session.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id)
+            .values(status=status, finished_at=now or _utcnow())
+        )
+
+    async def counts(self, since: datetime | None = None) -> dict[str, int]:
+        """Deliveries by status (created since ``since`` when given), and messages sent."""
+        stmt = select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
+        if since is not None:
+            stmt = stmt.where(deliveries.c.created_at >= since)
+        result = {str(status): int(n) for status, n in await self._session.execute(stmt)}
+        sent = (
+            select(func.count())
+            .select_from(delivery_messages)
+            .where(delivery_messages.c.message_id.is_not(None))
+        )
+        if since is not None:
+            sent = sent.where(delivery_messages.c.sent_at >= since)
+        result["messages_sent"] = int((await self._session.execute(sent)).scalar_one())
+        return result

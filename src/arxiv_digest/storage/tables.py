@@ -135,6 +135,12 @@ chats = Table(
     Column("gone_at", UTCDateTime, nullable=True),  # the bot was blocked / kicked
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # 0002
+    Column("kind", String(16), nullable=False, server_default=text("'private'")),  # private/group/...
+    Column("start_day", Date, nullable=True),  # deliveries begin with this announcement day
+    Column("lookup_day", Date, nullable=True),  # /paper allowance: the UTC day counted ...
+    Column("lookups_used", Integer, nullable=False, server_default=text("0")),  # ... and lookups used on it
+    Column("failures", Integer, nullable=False, server_default=text("0")),  # consecutive delivery failures
     UniqueConstraint("platform", "chat_key"),
 )
 
@@ -146,4 +152,51 @@ subscriptions = Table(
     Column("category", String(32), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("chat_id", "category"),
+)
+
+
+# -- 0002: forum topics and the delivery ledger ------------------------------------------------------------
+
+chat_topics = Table(
+    "chat_topics",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("chat_id", Integer, ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(128), nullable=False),  # e.g. the category
+    Column("thread_id", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("chat_id", "name"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("chat_id", Integer, ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
+    Column("announced_on", Date, nullable=False),
+    # set for scheduled deliveries only: a chat never gets the same announcement day twice
+    Column("scheduled_day", Date, nullable=True),
+    Column("language", String(16), nullable=False),
+    Column("status", String(16), nullable=False),  # pending / done / failed
+    Column("papers", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    UniqueConstraint("chat_id", "scheduled_day"),
+    Index("ix_deliveries_status", "status"),
+)
+
+delivery_messages = Table(
+    "delivery_messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", Integer, ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("role", String(16), nullable=False),  # summary / footnote / text
+    Column("ref", Integer, nullable=True),  # the paper's number in the summary (footnotes)
+    Column("thread_id", String(64), nullable=True),  # forum topic / thread to post into
+    Column("reply_to_seq", Integer, nullable=True),  # thread under this message of the same delivery
+    Column("text", Text, nullable=False),  # rendered, ready to send
+    Column("message_id", String(64), nullable=True),  # the platform's id once sent
+    Column("sent_at", UTCDateTime, nullable=True),
+    UniqueConstraint("delivery_id", "seq"),
 )

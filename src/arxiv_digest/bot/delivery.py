@@ -1,0 +1,300 @@
+"""Delivery of digests through the ledger, platform-neutral.
+
+A digest for a chat is first *planned*: rendered by the platform's ``Sink`` into the messages to send (the
+summary, then each paper's footnote as a reply to the first summary message, in a forum topic when the chat
+has one per category) and written to the ledger (``storage.LedgerRepository``) before anything is sent.
+Then it is *run*: each unsent message is sent in order and marked sent with the platform's message id right
+after the send, so a crash resumes where it stopped (at most the one in-flight message is sent twice) and
+replies sent after a restart still thread under the stored summary id. Last, where the platform can link to
+messages, the summary is edited so each ``[n]`` links to its footnote.
+
+Vendor exceptions are translated by the sink into:
+
+- ``ChatGone`` (blocked, kicked, deleted): the chat is marked gone, the delivery failed; subscriptions kept.
+- ``ChatMoved`` (Telegram group upgraded to a supergroup): the stored chat id is replaced, the message resent.
+- ``RateLimited`` (the platform asked us to wait): waited out, up to ``max_waits`` times per message; then
+  the delivery stays pending for the next run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Protocol
+
+from ..papers.errors import ArxivDigestError
+from ..papers.models import Digest, DigestEntry
+from ..storage.db import Database
+from ..storage.models import Chat, LedgerMessage, PlannedMessage
+from ..storage.repositories import ChatRepository, LedgerRepository
+
+logger = logging.getLogger(__name__)
+
+
+class ChatGone(ArxivDigestError):
+    """The chat blocked or removed the bot, or no longer exists."""
+
+
+class ChatMoved(ArxivDigestError):
+    def __init__(self, new_chat_id: str) -> None:
+        super().__init__(f"chat moved to {new_chat_id}")
+        self.new_chat_id = new_chat_id
+
+
+class RateLimited(ArxivDigestError):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limited for {retry_after:.0f} s")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where to post: a chat, optionally a thread/topic inside it."""
+
+    chat_id: str
+    kind: str = "private"
+    thread_id: str | None = None
+    language: str = "EN-US"
+
+
+class Sink(Protocol):
+    """One platform: renders and sends; ``delivery`` decides the order and the threading."""
+
+    platform: str
+
+    def render_summary(self, digest: Digest) -> list[str]: ...
+
+    def render_footnote(self, entry: DigestEntry, *, language: str, ref: int | None) -> list[str]: ...
+
+    def link_refs(self, summary: str, links: Mapping[int, str]) -> str | None:
+        """``summary`` with each ``[n]`` linked to ``links[n]``; None when the platform cannot."""
+        ...
+
+    async def topic_for(self, target: Target, name: str) -> str | None:
+        """The thread to post a category's digest into (created once), or None for the main chat."""
+        ...
+
+    async def send(self, target: Target, text: str, *, reply_to: str | None = None) -> str:
+        """Send one message; return its platform message id."""
+        ...
+
+    async def edit(self, target: Target, message_id: str, text: str) -> None: ...
+
+    def message_link(self, target: Target, message_id: str) -> str | None:
+        """A URL to the message, where the platform has one for this chat."""
+        ...
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    GONE = "gone"  # the chat blocked or removed the bot: delivery failed, chat deactivated
+    LATER = "later"  # rate limited for too long: stays pending
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    delivery_id: int
+    outcome: Outcome
+    sent: int  # messages sent by this run
+    edited: int
+
+
+def split_by_category(digest: Digest) -> list[Digest]:
+    """One digest per subscribed category (for forum topics): each paper under its first matched category."""
+    parts: list[Digest] = []
+    for category in digest.categories:
+        entries = tuple(e for e in digest.entries if (e.matched_categories or ("",))[0] == category)
+        if entries:
+            parts.append(replace(digest, categories=(category,), entries=entries, omitted=0))
+    if parts and digest.omitted:
+        parts[-1] = replace(parts[-1], omitted=digest.omitted)
+    return parts or [digest]
+
+
+def plan(sink: Sink, parts: Sequence[tuple[Digest, str | None]]) -> list[PlannedMessage]:
+    """The messages of a delivery: for each (digest, thread), its summary, then its footnotes as replies to
+    the summary's first message, in that thread."""
+    messages: list[PlannedMessage] = []
+    for digest, thread in parts:
+        anchor = len(messages)
+        for text in sink.render_summary(digest):
+            messages.append(PlannedMessage("summary", text, thread_id=thread))
+        for ref, entry in enumerate(digest.entries, start=1):
+            for part in sink.render_footnote(entry, language=digest.language, ref=ref):
+                messages.append(
+                    PlannedMessage("footnote", part, ref=ref, thread_id=thread, reply_to_seq=anchor)
+                )
+    return messages
+
+
+def target_of(chat: Chat, language: str, thread_id: str | None = None) -> Target:
+    return Target(chat.chat_key, chat.kind, thread_id or chat.thread_id, language)
+
+
+class Deliverer:
+    """Plans digests into the ledger and runs ledger deliveries through the platform sinks."""
+
+    def __init__(
+        self,
+        db: Database,
+        sinks: Mapping[str, Sink],
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        max_waits: int = 3,
+        max_wait: float = 120.0,
+    ) -> None:
+        self.db = db
+        self.sinks = sinks
+        self.clock = clock
+        self.sleep = sleep
+        self.max_waits = max_waits
+        self.max_wait = max_wait
+
+    async def enqueue(self, chat: Chat, digest: Digest, *, scheduled: bool) -> int | None:
+        """Write ``digest`` for ``chat`` into the ledger; None when a scheduled one for that day exists.
+
+        In a forum (``chat.kind == "forum"``) each category gets its own topic when the bot may create it.
+        """
+        sink = self.sinks[chat.platform]
+        parts: list[tuple[Digest, str | None]] = [(digest, None)]
+        if chat.kind == "forum" and chat.thread_id is None:
+            split = split_by_category(digest)
+            topics = [await sink.topic_for(target_of(chat, digest.language), d.categories[0]) for d in split]
+            if all(topic is not None for topic in topics):
+                parts = list(zip(split, topics, strict=True))
+        messages = plan(sink, parts)
+        assert digest.announced_on is not None
+        async with self.db.session() as session:
+            delivery_id = await LedgerRepository(session).create(
+                chat.id,
+                digest.announced_on,
+                scheduled=scheduled,
+                language=digest.language,
+                papers=len(digest.entries),
+                messages=messages,
+                now=self.clock(),
+            )
+            await session.commit()
+        return delivery_id
+
+    async def deliver(self, chat: Chat, digest: Digest, *, scheduled: bool) -> RunReport | None:
+        """Enqueue and run at once (``/digest``); None when a scheduled delivery of that day exists."""
+        delivery_id = await self.enqueue(chat, digest, scheduled=scheduled)
+        if delivery_id is None:
+            return None
+        return await self.run(delivery_id)
+
+    async def run(self, delivery_id: int) -> RunReport:
+        """Send what is not sent yet, in order; then link the summary to the footnotes."""
+        async with self.db.session() as session:
+            ledger = LedgerRepository(session)
+            delivery = await ledger.get(delivery_id)
+            messages = await ledger.messages(delivery_id)
+            chat = await ChatRepository(session).get_by_id(delivery.chat_id) if delivery else None
+        if delivery is None or chat is None:
+            raise LookupError(f"no delivery {delivery_id}")
+        if delivery.status != "pending":
+            return RunReport(delivery_id, Outcome.DONE, 0, 0)
+        sink = self.sinks[chat.platform]
+        sent_ids = {m.seq: m.message_id for m in messages if m.message_id is not None}
+        sent = 0
+        for message in messages:
+            if message.message_id is not None:
+                continue
+            reply_to = sent_ids.get(message.reply_to_seq) if message.reply_to_seq is not None else None
+            try:
+                message_id, chat = await self._send(sink, chat, delivery.language, message, reply_to)
+            except ChatGone as exc:
+                await self._gone(chat, delivery_id, exc)
+                return RunReport(delivery_id, Outcome.GONE, sent, 0)
+            except RateLimited as exc:
+                logger.warning(
+                    "chat %s: still rate limited (%s); delivery %d left pending", chat.id, exc, delivery_id
+                )
+                return RunReport(delivery_id, Outcome.LATER, sent, 0)
+            async with self.db.session() as session:
+                await LedgerRepository(session).mark_sent(message.id, message_id, now=self.clock())
+                await session.commit()
+            sent_ids[message.seq] = message_id
+            sent += 1
+        edited = await self._link(sink, chat, delivery.language, messages, sent_ids)
+        async with self.db.session() as session:
+            await LedgerRepository(session).finish(delivery_id, "done", now=self.clock())
+            if chat.failures:
+                await ChatRepository(session).update(chat.id, failures=0)
+            await session.commit()
+        return RunReport(delivery_id, Outcome.DONE, sent, edited)
+
+    async def _send(
+        self, sink: Sink, chat: Chat, language: str, message: LedgerMessage, reply_to: str | None
+    ) -> tuple[str, Chat]:
+        waits = 0
+        while True:
+            target = target_of(chat, language, message.thread_id)
+            try:
+                return await sink.send(target, message.text, reply_to=reply_to), chat
+            except ChatMoved as exc:
+                chat = await self._moved(chat, exc.new_chat_id)
+            except RateLimited as exc:
+                waits += 1
+                if waits > self.max_waits or exc.retry_after > self.max_wait:
+                    raise
+                logger.info("chat %s: rate limited, waiting %.1f s", chat.id, exc.retry_after)
+                await self.sleep(exc.retry_after)
+
+    async def _moved(self, chat: Chat, new_key: str) -> Chat:
+        async with self.db.session() as session:
+            moved = await ChatRepository(session).migrate(
+                chat.platform, chat.chat_key, new_key, now=self.clock()
+            )
+            await session.commit()
+        logger.info("chat %s moved from %s to %s; resending", chat.id, chat.chat_key, new_key)
+        if moved is None:  # pragma: no cover - the chat row exists while we deliver to it
+            raise ChatGone(f"chat {chat.id} vanished during migration")
+        return moved
+
+    async def _gone(self, chat: Chat, delivery_id: int, exc: Exception) -> None:
+        async with self.db.session() as session:
+            await ChatRepository(session).mark_gone(chat.id, self.clock())
+            await LedgerRepository(session).finish(delivery_id, "failed", now=self.clock())
+            await session.commit()
+        logger.info("chat %s is gone (%s): deliveries stopped, subscriptions kept", chat.id, exc)
+
+    async def _link(
+        self,
+        sink: Sink,
+        chat: Chat,
+        language: str,
+        messages: Sequence[LedgerMessage],
+        sent_ids: Mapping[int, str],
+    ) -> int:
+        """Edit each summary message so ``[n]`` links to footnote n of its thread; best effort."""
+        links: dict[str | None, dict[int, str]] = {}
+        for m in messages:
+            if m.role != "footnote" or m.ref is None:
+                continue
+            group = links.setdefault(m.thread_id, {})
+            if m.ref in group:
+                continue  # link to a footnote's first part
+            url = sink.message_link(target_of(chat, language, m.thread_id), sent_ids[m.seq])
+            if url is not None:
+                group[m.ref] = url
+        edited = 0
+        for m in messages:
+            if m.role != "summary" or not links.get(m.thread_id):
+                continue
+            text = sink.link_refs(m.text, links[m.thread_id])
+            if text is None or text == m.text:
+                continue
+            try:
+                await sink.edit(target_of(chat, language, m.thread_id), sent_ids[m.seq], text)
+                edited += 1
+            except Exception as exc:  # links are a nicety: never fail a delivery over them
+                logger.warning("chat %s: summary links not edited (%s)", chat.id, exc)
+                break
+        return edited

@@ -1,0 +1,319 @@
+"""The Telegram bot: python-telegram-bot handlers, thin over ``bot.commands``.
+
+Each handler builds a ``Caller``, asks ``Commands`` for a ``Reply`` and renders it: plain text escaped into
+HTML, buttons as an inline keyboard, a paper as its footnote, a digest through ``delivery.deliver_digest``.
+Started and stopped by hand (``start``/``stop``) inside the one asyncio loop the scheduler shares.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeDefault,
+    ChatMember,
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from ...formatters.i18n import t
+from ...storage.db import Database
+from ...storage.repositories import ChatRepository, TopicRepository
+from ..commands import CALLBACK_PREFIX, COMMANDS, Caller, Commands, Reply
+from ..delivery import ChatGone, ChatMoved, Deliverer, Target
+from .sink import TelegramSink
+
+logger = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+COMMAND_LANGUAGES = ("", "zh")  # default (English) and Chinese descriptions
+ALLOWED_UPDATES = ["message", "channel_post", "callback_query", "my_chat_member"]
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in reply.buttons]
+    )
+
+
+def reply_html(reply: Reply) -> str:
+    """A text reply as HTML: everything escaped, notices in italics."""
+    lines = [html.escape(reply.text, quote=False)] if reply.text else []
+    lines += [f"<i>{html.escape(n, quote=False)}</i>" for n in reply.notices]
+    return "\n".join(lines)
+
+
+def target_of(update: Update) -> Target:
+    chat = update.effective_chat
+    message = update.effective_message
+    assert chat is not None
+    thread = None
+    if message is not None and message.is_topic_message and message.message_thread_id:
+        thread = str(message.message_thread_id)
+    return Target(chat_id=str(chat.id), kind=chat.type, thread_id=thread)
+
+
+class TelegramBot:
+    """The Telegram side of ``arxiv-digest run``."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        commands: Commands,
+        db: Database,
+        base_url: str | None = None,
+        rate_limiter: AIORateLimiter | None = None,
+        private_interval: float = 1.0,
+    ) -> None:
+        limiter = rate_limiter or AIORateLimiter(max_retries=3)  # Telegram's limits; retries after a 429
+        builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+            ApplicationBuilder().token(token).rate_limiter(limiter)
+        )
+        if base_url:
+            builder = builder.base_url(base_url).base_file_url(base_url.replace("/bot", "/file/bot", 1))
+        self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        self.commands = commands
+        self.db = db
+        self.sink = TelegramSink(
+            self.application.bot, topics=self.forum_topic, private_interval=private_interval
+        )
+        self.deliverer = Deliverer(db, {PLATFORM: self.sink})
+        self._install_handlers()
+
+    # -- lifecycle ----------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = self.application
+        await app.initialize()
+        await self.register_commands()
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+        me = app.bot.username
+        logger.info("Telegram bot @%s started", me)
+
+    async def stop(self) -> None:
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+
+    async def register_commands(self) -> None:
+        for language in COMMAND_LANGUAGES:
+            ui = language or "en"
+            listing = [BotCommand(name, t(ui, f"cmd_{name}")[:256]) for name in COMMANDS]
+            await self.application.bot.set_my_commands(
+                listing, scope=BotCommandScopeDefault(), language_code=language or None
+            )
+
+    # -- handlers ------------------------------------------------------------------------------------------
+
+    def _install_handlers(self) -> None:
+        app = self.application
+        messages = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
+        app.add_handler(CommandHandler(list(COMMANDS), self.on_command, filters=messages))
+        app.add_handler(CallbackQueryHandler(self.on_callback, pattern=f"^{CALLBACK_PREFIX}:"))
+        app.add_handler(ChatMemberHandler(self.on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
+        app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
+        app.add_handler(
+            MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE & messages, self.on_unknown_command)
+        )
+        app.add_error_handler(self.on_error)
+
+    def caller(self, update: Update) -> Caller:
+        chat = update.effective_chat
+        user = update.effective_user
+        assert chat is not None
+        return Caller(
+            platform=PLATFORM,
+            chat_key=str(chat.id),
+            chat_kind="forum" if chat.is_forum else chat.type,
+            title=chat.title or chat.username,
+            user_language=user.language_code if user is not None else None,
+        )
+
+    def admin_check(self, update: Update) -> Callable[[], Awaitable[bool]]:
+        async def is_admin() -> bool:
+            chat = update.effective_chat
+            message = update.effective_message
+            assert chat is not None
+            if chat.type == ChatType.CHANNEL:
+                return True  # only administrators can post in a channel
+            if message is not None and message.sender_chat is not None and message.sender_chat.id == chat.id:
+                return True  # an anonymous group administrator
+            user = update.effective_user
+            if user is None:
+                return False
+            member = await self.application.bot.get_chat_member(chat.id, user.id)
+            return member.status in (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
+
+        return is_admin
+
+    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or not message.text:
+            return
+        command = message.text.split(maxsplit=1)[0][1:].split("@", 1)[0]
+        args = " ".join(context.args or [])
+        reply = await self.commands.handle(
+            self.caller(update), command, args, is_admin=self.admin_check(update)
+        )
+        await self.send_reply(update, reply, reply_to=str(message.message_id))
+
+    async def on_unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or not message.text:
+            return
+        command = message.text.split(maxsplit=1)[0][1:].split("@", 1)[0].lower()
+        if command in COMMANDS:
+            return
+        reply = await self.commands.handle(
+            self.caller(update), command, "", is_admin=self.admin_check(update)
+        )
+        await self.send_reply(update, reply)
+
+    async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None or query.data is None or query.message is None:
+            return
+        reply = await self.commands.callback(
+            self.caller(update), query.data, is_admin=self.admin_check(update)
+        )
+        await query.answer()
+        target = target_of(update)
+        try:
+            await self.sink.edit(
+                target, str(query.message.message_id), reply_html(reply), keyboard=keyboard(reply)
+            )
+        except BadRequest as exc:
+            logger.info("chat %s: picker not updated (%s)", target.chat_id, exc)
+
+    async def on_membership(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        change: ChatMemberUpdated | None = update.my_chat_member
+        if change is None:
+            return
+        status = change.new_chat_member.status
+        chat_key = str(change.chat.id)
+        async with self.db.session() as session:
+            repo = ChatRepository(session)
+            chat = await repo.get(PLATFORM, chat_key)
+            if chat is None:
+                return
+            if status in (ChatMember.BANNED, ChatMember.LEFT):
+                await repo.mark_gone(chat.id, change.date)
+                logger.info("chat %s removed the bot: deliveries stopped", chat_key)
+            elif chat.gone_at is not None and status in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR):
+                await repo.update(chat.id, gone_at=None)
+                logger.info("chat %s added the bot again: deliveries resumed", chat_key)
+            await session.commit()
+
+    async def on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A group became a supergroup: Telegram tells both chats; either message moves the stored chat."""
+        message = update.effective_message
+        if message is None:
+            return
+        if message.migrate_to_chat_id is not None:
+            await self.migrate(str(message.chat.id), str(message.migrate_to_chat_id))
+        elif message.migrate_from_chat_id is not None:
+            await self.migrate(str(message.migrate_from_chat_id), str(message.chat.id))
+
+    async def migrate(self, old: str, new: str) -> None:
+        async with self.db.session() as session:
+            await ChatRepository(session).migrate(PLATFORM, old, new)
+            await session.commit()
+        logger.info("chat %s became supergroup %s", old, new)
+
+    async def mark_gone(self, chat_key: str) -> None:
+        from datetime import UTC, datetime
+
+        async with self.db.session() as session:
+            repo = ChatRepository(session)
+            chat = await repo.get(PLATFORM, chat_key)
+            if chat is not None:
+                await repo.mark_gone(chat.id, datetime.now(UTC))
+            await session.commit()
+        logger.info("chat %s blocked or removed the bot: deliveries stopped", chat_key)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        chat_key = None
+        if isinstance(update, Update) and update.effective_chat is not None:
+            chat_key = str(update.effective_chat.id)
+        if isinstance(error, ChatGone | Forbidden) and chat_key is not None:
+            await self.mark_gone(chat_key)
+            return
+        if isinstance(error, ChatMoved) and chat_key is not None:
+            await self.migrate(chat_key, error.new_chat_id)
+            return
+        logger.error("update in chat %s failed", chat_key, exc_info=error)
+        if isinstance(update, Update) and chat_key is not None and not isinstance(error, TelegramError):
+            try:
+                chat = await self.commands.chat_for(self.caller(update))
+                text = html.escape(t(chat.language, "bot_error"), quote=False)
+                await self.sink.send(target_of(update), text)
+            except Exception:  # the error reply is best effort
+                logger.warning("could not tell chat %s about the error", chat_key, exc_info=True)
+
+    # -- replies --------------------------------------------------------------------------------------------
+
+    async def send_reply(self, update: Update, reply: Reply, *, reply_to: str | None = None) -> None:
+        base = target_of(update)
+        target = Target(base.chat_id, base.kind, base.thread_id, reply.language)
+        if reply.digest is not None:
+            chat = await self.commands.chat_for(self.caller(update))
+            await self.deliverer.deliver(chat, reply.digest, scheduled=False)
+            return
+        if reply.entry is not None:
+            parts = self.sink.render_footnote(reply.entry, language=reply.language, ref=None)
+            if reply.notices:
+                parts[-1] += "\n" + "\n".join(f"<i>{html.escape(n, quote=False)}</i>" for n in reply.notices)
+            for part in parts:
+                await self.sink.send(target, part, reply_to=reply_to)
+            return
+        await self.sink.send(target, reply_html(reply), reply_to=reply_to, keyboard=keyboard(reply))
+
+    async def forum_topic(self, bot: Bot, target: Target, name: str) -> str | None:
+        """The forum topic for ``name`` (a category) in a forum chat: created once, its id stored. None when
+        the bot may not manage topics there."""
+        async with self.db.session() as session:
+            chat = await ChatRepository(session).get(PLATFORM, target.chat_id)
+            if chat is None:
+                return None
+            stored = await TopicRepository(session).get(chat.id, name)
+        if stored is not None:
+            return stored
+        try:
+            topic = await bot.create_forum_topic(int(target.chat_id), name[:128])
+        except (BadRequest, Forbidden) as exc:
+            logger.info("chat %s: no forum topic for %s (%s); posting in General", target.chat_id, name, exc)
+            return None
+        thread = str(topic.message_thread_id)
+        async with self.db.session() as session:
+            await TopicRepository(session).put(chat.id, name, thread)
+            await session.commit()
+        return thread

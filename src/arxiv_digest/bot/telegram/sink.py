@@ -1,0 +1,199 @@
+"""Sending to Telegram: HTML messages, replies, forum topics, message links; vendor errors translated.
+
+Policies (each has a test):
+
+- ``Forbidden`` (blocked, kicked) and "chat not found" -> ``ChatGone``: the caller deactivates the chat.
+- ``ChatMigrated`` (a group became a supergroup) -> ``ChatMoved`` with the new id: the caller stores it and
+  resends.
+- ``RetryAfter`` still raised after the rate limiter's own retries -> ``RateLimited``.
+- A message Telegram rejects as unparsable HTML is resent once as plain text, and logged.
+- A forum topic that vanished ("message thread not found") -> the message is sent to the main chat.
+- At most one message a second to one private chat (Telegram's limit); groups and the global limit are left
+  to ``AIORateLimiter``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
+
+from ...formatters import telegram as fmt
+from ...papers.models import Digest, DigestEntry
+from ..delivery import ChatGone, ChatMoved, RateLimited, Target
+
+logger = logging.getLogger(__name__)
+
+PRIVATE_INTERVAL = 1.0
+_TAG = re.compile(r"<[^>]+>")
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+TopicResolver = Callable[[Bot, Target, str], Awaitable[str | None]]
+
+
+def plain_text(html_text: str) -> str:
+    """What an HTML message says, without markup (for the plain-text fallback)."""
+    return html.unescape(_TAG.sub("", html_text))
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _text(exc: Exception) -> str:
+    return str(exc).lower()
+
+
+class TelegramSink:
+    """A ``delivery.Sink`` for one ``telegram.Bot``."""
+
+    platform = "telegram"
+
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        topics: TopicResolver | None = None,
+        private_interval: float = PRIVATE_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.bot = bot
+        self.topics = topics
+        self.private_interval = private_interval
+        self.clock = clock
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._last_sent: dict[str, float] = {}
+
+    # -- rendering ------------------------------------------------------------------------------------------
+
+    def render_summary(self, digest: Digest) -> list[str]:
+        return fmt.render_summary(digest)
+
+    def render_footnote(self, entry: DigestEntry, *, language: str, ref: int | None) -> list[str]:
+        return fmt.render_footnote(entry, language=language, ref=ref)
+
+    def link_refs(self, summary: str, links: Mapping[int, str]) -> str | None:
+        return fmt.link_refs(summary, links)
+
+    async def topic_for(self, target: Target, name: str) -> str | None:
+        if self.topics is None:
+            return None
+        return await self.topics(self.bot, target, name)
+
+    def message_link(self, target: Target, message_id: str) -> str | None:
+        """``https://t.me/c/<id>/<message>`` for supergroups, forums and channels (ids ``-100…``); None in
+        private chats and basic groups, which have no message links."""
+        if target.kind not in ("supergroup", "forum", "channel") or not target.chat_id.startswith("-100"):
+            return None
+        internal = target.chat_id[4:]
+        if target.thread_id:
+            return f"https://t.me/c/{internal}/{target.thread_id}/{message_id}"
+        return f"https://t.me/c/{internal}/{message_id}"
+
+    # -- sending --------------------------------------------------------------------------------------------
+
+    async def send(
+        self,
+        target: Target,
+        text: str,
+        *,
+        reply_to: str | None = None,
+        keyboard: InlineKeyboardMarkup | None = None,
+    ) -> str:
+        async with self._lock(target):
+            await self._pace(target)
+            try:
+                message = await self._send_html(target, text, reply_to=reply_to, keyboard=keyboard)
+            finally:
+                self._last_sent[target.chat_id] = self.clock()
+        return str(message.message_id)
+
+    async def edit(
+        self, target: Target, message_id: str, text: str, *, keyboard: InlineKeyboardMarkup | None = None
+    ) -> None:
+        try:
+            await self._call(
+                self.bot.edit_message_text,
+                chat_id=int(target.chat_id),
+                message_id=int(message_id),
+                text=text,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,
+                reply_markup=keyboard,
+            )
+        except BadRequest as exc:
+            if "not modified" in _text(exc):
+                return
+            raise
+
+    def _lock(self, target: Target) -> asyncio.Lock:
+        return self._locks.setdefault(target.chat_id, asyncio.Lock())
+
+    async def _pace(self, target: Target) -> None:
+        if target.kind != "private" or self.private_interval <= 0:
+            return
+        last = self._last_sent.get(target.chat_id)
+        if last is not None:
+            wait = self.private_interval - (self.clock() - last)
+            if wait > 0:
+                await asyncio.sleep(wait)
+
+    async def _send_html(
+        self, target: Target, text: str, *, reply_to: str | None, keyboard: InlineKeyboardMarkup | None
+    ) -> Message:
+        kwargs: dict[str, Any] = {
+            "chat_id": int(target.chat_id),
+            "link_preview_options": NO_PREVIEW,
+            "reply_markup": keyboard,
+        }
+        if target.thread_id:
+            kwargs["message_thread_id"] = int(target.thread_id)
+        if reply_to is not None:
+            kwargs["reply_parameters"] = ReplyParameters(int(reply_to), allow_sending_without_reply=True)
+        try:
+            sent: Message = await self._call(
+                self.bot.send_message, text=text, parse_mode=ParseMode.HTML, **kwargs
+            )
+            return sent
+        except BadRequest as exc:
+            detail = _text(exc)
+            if "can't parse entities" in detail or "can't find end" in detail:
+                logger.warning(
+                    "chat %s: Telegram rejected our HTML (%s); resending as plain text", target.chat_id, exc
+                )
+                plain: Message = await self._call(self.bot.send_message, text=plain_text(text), **kwargs)
+                return plain
+            if "thread not found" in detail and "message_thread_id" in kwargs:
+                logger.warning(
+                    "chat %s: topic %s is gone; sending to the chat", target.chat_id, target.thread_id
+                )
+                kwargs.pop("message_thread_id")
+                moved: Message = await self._call(
+                    self.bot.send_message, text=text, parse_mode=ParseMode.HTML, **kwargs
+                )
+                return moved
+            raise
+
+    async def _call(self, method: Callable[..., Awaitable[Any]], **kwargs: Any) -> Any:
+        """Call a Bot method, translating the errors every caller handles the same way."""
+        try:
+            return await method(**kwargs)
+        except Forbidden as exc:
+            raise ChatGone(str(exc)) from exc
+        except ChatMigrated as exc:
+            raise ChatMoved(str(exc.new_chat_id)) from exc
+        except RetryAfter as exc:
+            raise RateLimited(_seconds(exc.retry_after)) from exc
+        except BadRequest as exc:
+            if "chat not found" in _text(exc):
+                raise ChatGone(str(exc)) from exc
+            raise
