@@ -592,3 +592,47 @@ def test_run_without_a_token_says_what_to_set(tmp_path: Any) -> None:
     assert proc.returncode == 2
     assert "TELEGRAM_BOT_TOKEN" in proc.stderr
     assert proc.stderr.count("\n") == 1
+
+
+async def test_channel_posts_count_as_admin(sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    channel = -1005555555555
+    h.tg.add_chat(channel, type="channel", title="arXiv daily")
+    reply = await h.text(channel, None, f"/subscribe {FEED_CATS}")
+    assert "已订阅" in reply
+    h.tg.queue_message(channel, None, "/digest")
+    sent = await h.settle(channel)
+    summary, footnotes = _summary_and_footnotes(sent)
+    assert len(summary) == 1
+    assert footnotes
+    assert h.tg.calls("editMessageText")  # channels have message links
+    assert not h.tg.calls("getChatMember")  # no need to ask: only admins post in channels
+
+
+async def test_digest_in_the_chats_language_after_lang(sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    await h.say(USER, USER, f"/subscribe {FEED_CATS}")
+    await h.say(USER, USER, "/lang ja")
+    h.tg.queue_message(USER, USER, "/digest")
+    sent = await h.settle(USER)
+    _, footnotes = _summary_and_footnotes(sent)
+    firsts = [f for f in footnotes if re.match(r"\[\d+\] ", f["text"])]
+    assert len(firsts) == 3
+    assert all(f["text"].startswith(f"[{i}] [JA] ") for i, f in enumerate(firsts, start=1))
+
+
+async def test_unexpected_error_is_logged_and_answered_without_traceback(
+    sqlite_harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = sqlite_harness
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(h.runtime.commands, "_cmd_list", broken)
+    reply = await h.text(USER, USER, "/list")
+    assert "出了点问题" in reply  # "something went wrong", in the chat's language
+    assert "Traceback" not in reply
+    assert "database on fire" not in reply
+    assert any("failed" in r.getMessage() and r.exc_info for r in caplog.records)
+    assert "/subscribe" in await h.text(USER, USER, "/help")  # the bot carries on
