@@ -32,7 +32,7 @@ from ..papers.languages import is_english, normalize_language
 from ..papers.models import DigestOptions
 from ..papers.taxonomy import load_taxonomy
 from ..papers.translate import NOTICE_NO_KEY
-from ..storage.db import Database, StorageUnavailable
+from ..storage.db import AlreadyRunning, Database, StorageUnavailable
 from .digests import DigestService, HarvestStatus
 from .runtime import NothingToRun, open_runtime, run_bots
 from .settings import Settings
@@ -318,6 +318,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     except SourceUnavailable as exc:
         logger.info("arXiv failure: %s", exc)
         print("arxiv-digest: arXiv is unreachable. Try again later (-v shows why).", file=sys.stderr)
+        return EXIT_FAILURE
+    except AlreadyRunning as exc:
+        print(f"arxiv-digest: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except StorageUnavailable as exc:
         print(f"arxiv-digest: database unavailable ({exc}). Check DATABASE_URL.", file=sys.stderr)

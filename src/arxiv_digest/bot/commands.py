@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from ..formatters.i18n import t
 from ..papers.digest import MAX_KEYWORD_LENGTH
 from ..papers.errors import (
@@ -27,7 +29,7 @@ from ..papers.errors import (
 )
 from ..papers.languages import TARGET_LANGUAGES, normalize_language
 from ..papers.models import Digest, DigestEntry, DigestOptions
-from ..papers.schedule import format_local, next_push
+from ..papers.schedule import format_local, latest_batch_date, next_push
 from ..papers.taxonomy import Taxonomy
 from ..storage.db import Database
 from ..storage.models import Chat
@@ -154,6 +156,8 @@ class Commands:
         self.defaults = defaults
         self.clock = clock
         self.lookups_per_day = lookups_per_day
+        self.owner: tuple[str, str] | None = None  # (platform, chat key) allowed /stats
+        self.stats: Callable[[], Awaitable[str]] | None = None
 
     # -- entry points ----------------------------------------------------------------------------------------
 
@@ -162,6 +166,8 @@ class Commands:
         chat = await self._chat(caller)
         lang = chat.language
         name = command.lower()
+        if name == "stats" and self.stats is not None and self.owner == (caller.platform, caller.chat_key):
+            return Reply(lang, await self.stats())
         if name not in COMMANDS:
             return Reply(lang, t(lang, "bot_unknown_command"))
         if len(args) > MAX_ARG_LENGTH:
@@ -193,7 +199,8 @@ class Commands:
                 if category in await subs.list(chat.id):
                     await subs.remove(chat.id, [category])
                 else:
-                    await subs.add(chat.id, [category])
+                    await subs.add(chat.id, [category], now=self.clock())
+                await self._track_start(session, chat)
                 await session.commit()
             archive = self.taxonomy.archive_of(category)
             return await self._category_menu(chat, archive)
@@ -232,6 +239,18 @@ class Commands:
             updated = await ChatRepository(session).update(chat.id, **fields)
             await session.commit()
         return updated
+
+    async def _track_start(self, session: AsyncSession, chat: Chat) -> None:
+        """Scheduled deliveries start with the batch current when a chat first subscribes (delivered at its
+        next push time), never older ones; a chat left with no subscription starts afresh next time."""
+        subscribed = await SubscriptionRepository(session).list(chat.id)
+        current = await ChatRepository(session).get_by_id(chat.id)
+        if current is None:
+            return
+        if subscribed and current.start_day is None:
+            await ChatRepository(session).update(chat.id, start_day=latest_batch_date(self.clock()))
+        elif not subscribed and current.start_day is not None:
+            await ChatRepository(session).update(chat.id, start_day=None)
 
     async def _categories(self, chat: Chat) -> list[str]:
         async with self.db.session() as session:
@@ -275,7 +294,8 @@ class Commands:
         if isinstance(resolved, Reply):
             return resolved
         async with self.db.session() as session:
-            added = await SubscriptionRepository(session).add(chat.id, resolved)
+            added = await SubscriptionRepository(session).add(chat.id, resolved, now=self.clock())
+            await self._track_start(session, chat)
             await session.commit()
         lines = []
         if added:
@@ -294,6 +314,7 @@ class Commands:
         if [c.lower() for c in codes] == ["all"]:
             async with self.db.session() as session:
                 count = await SubscriptionRepository(session).clear(chat.id)
+                await self._track_start(session, chat)
                 await session.commit()
             return Reply(lang, t(lang, "bot_unsubscribed_all", count=count))
         resolved = self._resolve(lang, codes)
@@ -301,6 +322,7 @@ class Commands:
             return resolved
         async with self.db.session() as session:
             removed = await SubscriptionRepository(session).remove(chat.id, resolved)
+            await self._track_start(session, chat)
             await session.commit()
         lines = []
         if removed:

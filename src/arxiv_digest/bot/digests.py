@@ -17,6 +17,7 @@ from ..papers.errors import TranslationFailure
 from ..papers.ids import parse_arxiv_id
 from ..papers.languages import is_english
 from ..papers.models import AnnouncementBatch, AnnounceType, Digest, DigestEntry, DigestOptions, Paper
+from ..papers.schedule import refresh_of
 from ..papers.summary import choose_summary
 from ..papers.taxonomy import Taxonomy
 from ..papers.translate import PaperTranslator, TranslationOutcome, TranslationRequest
@@ -45,7 +46,7 @@ def feed_key(categories: Sequence[str]) -> str:
 
 _NOTICE_KEYS = {
     TranslationFailure.QUOTA_EXCEEDED: "notice_quota_exhausted",
-    TranslationFailure.BUDGET_EXHAUSTED: "notice_quota_exhausted",
+    TranslationFailure.BUDGET_EXHAUSTED: "notice_budget_exhausted",
     TranslationFailure.AUTH_FAILED: "notice_key_rejected",
     TranslationFailure.UNAVAILABLE: "notice_unavailable",
 }
@@ -67,13 +68,26 @@ class DigestService:
         translator: PaperTranslator,
         taxonomy: Taxonomy,
         clock: Callable[[], datetime],
+        daily_budget: int | None = None,
     ) -> None:
         self.db = db
         self.arxiv = arxiv
         self.translator = translator
         self.taxonomy = taxonomy
         self.clock = clock
-        self.billed_characters = 0
+        self.daily_budget = daily_budget
+        self.billed_characters = 0  # since start
+        self._billed_on: tuple[date, int] | None = None  # (UTC day, characters billed that day)
+
+    def billed_today(self) -> int:
+        today = self.clock().date()
+        if self._billed_on is None or self._billed_on[0] != today:
+            return 0
+        return self._billed_on[1]
+
+    def _count(self, billed: int) -> None:
+        self.billed_characters += billed
+        self._billed_on = (self.clock().date(), self.billed_today() + billed)
 
     async def harvest(self, categories: Sequence[str]) -> HarvestResult:
         """Fetch the current announcement batch for ``categories`` (one request) and store it.
@@ -118,6 +132,23 @@ class DigestService:
             batch.source,
         )
         return HarvestResult(HarvestStatus.FRESH, key, batch)
+
+    async def backfill(self, categories: Sequence[str], day: date) -> int:
+        """Store an approximation of ``day``'s batch from the API (the feed only shows the latest day): for
+        days missed while the bot was down. Returns the number of announcements stored."""
+        now = refresh_of(day) + timedelta(minutes=1)
+        batch = await self.arxiv.fetch_latest_via_api(sorted(set(categories)), now=now)
+        if batch.is_empty or batch.announced_on != day:
+            return 0
+        async with self.db.session() as session:
+            await AnnouncementRepository(session).save_batch(
+                batch,
+                feed_key=feed_key(categories) + "@api",
+                checked_at=self.clock(),
+                matcher=self.taxonomy.matches,
+            )
+            await session.commit()
+        return len(batch.announcements)
 
     async def _with_metadata(self, batch: AnnouncementBatch) -> AnnouncementBatch:
         """Fill what the feed lacks (primary category, comment) from one batched API call; best effort."""
@@ -216,8 +247,9 @@ class DigestService:
             requests.append(TranslationRequest(p.arxiv_id, p.title, p.abstract, span))
         if is_english(language) or not requests or not self.translator.enabled:
             return summaries, TranslationOutcome({}, 0, None, None)
-        outcome = await self.translator.translate(requests, language)
-        self.billed_characters += outcome.billed_characters
+        budget = None if self.daily_budget is None else max(0, self.daily_budget - self.billed_today())
+        outcome = await self.translator.translate(requests, language, budget=budget)
+        self._count(outcome.billed_characters)
         return summaries, outcome
 
     async def paper(self, text: str, *, language: str) -> tuple[DigestEntry, tuple[str, ...]]:

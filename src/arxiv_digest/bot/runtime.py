@@ -10,15 +10,17 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from ..papers.arxiv_client import ArxivClient
 from ..papers.ratelimit import RequestGate
 from ..papers.taxonomy import load_taxonomy
 from ..papers.translate import PaperTranslator
-from ..storage.db import Database
+from ..storage.db import Database, InstanceLock
 from ..storage.repositories import TranslationCacheRepository
 from .commands import ChatDefaults, Commands
 from .digests import DigestService
+from .scheduler import Scheduler
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -63,7 +65,14 @@ async def open_runtime(
             auth_key=key, cache=TranslationCacheRepository(db), server_url=settings.deepl_server_url
         )
         taxonomy = load_taxonomy()
-        digests = DigestService(db=db, arxiv=client, translator=translator, taxonomy=taxonomy, clock=clock)
+        digests = DigestService(
+            db=db,
+            arxiv=client,
+            translator=translator,
+            taxonomy=taxonomy,
+            clock=clock,
+            daily_budget=settings.deepl_daily_character_budget,
+        )
         commands = Commands(
             db=db,
             digests=digests,
@@ -108,15 +117,89 @@ async def run_bots(settings: Settings, *, stop: asyncio.Event | None = None) -> 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with open_runtime(settings) as runtime:
-        telegram = TelegramBot(
-            token=settings.telegram_bot_token.get_secret_value(),
-            commands=runtime.commands,
-            db=runtime.db,
-            base_url=settings.telegram_api_base_url,
-        )
-        await telegram.start()
+        lock = InstanceLock(runtime.db)
+        await lock.acquire()  # AlreadyRunning: a second process on this database never sends anything
         try:
-            await stop.wait()
-            logger.info("stopping")
+            telegram = TelegramBot(
+                token=settings.telegram_bot_token.get_secret_value(),
+                commands=runtime.commands,
+                db=runtime.db,
+                base_url=settings.telegram_api_base_url,
+                rate_limiter=telegram_rate_limiter(settings.telegram_rate_scale),
+                private_interval=1.0 / settings.telegram_rate_scale,
+            )
+            notify = telegram.notifier(settings.owner_chat_id) if settings.owner_chat_id else None
+            scheduler = Scheduler(
+                db=runtime.db,
+                digests=runtime.digests,
+                deliverer=telegram.deliverer,
+                harvest_interval=settings.harvest_interval,
+                deliver_interval=settings.deliver_interval,
+                concurrency=settings.delivery_concurrency,
+                notify_owner=notify,
+            )
+            runtime.commands.owner = ("telegram", settings.owner_chat_id) if settings.owner_chat_id else None
+            runtime.commands.stats = lambda: stats_text(runtime, scheduler)
+            await telegram.start()
+            scheduler.start()
+            try:
+                await stop.wait()
+                logger.info("stopping")
+            finally:
+                scheduler.stop()
+                await telegram.stop()
         finally:
-            await telegram.stop()
+            await lock.release()
+
+
+def telegram_rate_limiter(scale: float = 1.0) -> Any:
+    """python-telegram-bot's AIORateLimiter at Telegram's limits (about 30 messages a second overall, 20 a
+    minute per group), kept 5 % under them so bursts never reach a 429; ``scale`` multiplies both (for
+    benchmarks against a fake server enforcing scaled limits)."""
+    from telegram.ext import AIORateLimiter
+
+    return AIORateLimiter(
+        overall_max_rate=28.5 * scale,
+        overall_time_period=1,
+        group_max_rate=19 * scale,
+        group_time_period=60,
+        max_retries=3,
+    )
+
+
+async def stats_text(runtime: Runtime, scheduler: Scheduler) -> str:
+    """The owner's /stats: chats, subscriptions, stored days, the ledger, DeepL, the last runs."""
+    from datetime import timedelta
+
+    from ..storage.repositories import ChatRepository, LedgerRepository, SubscriptionRepository
+
+    now = datetime.now(UTC)
+    async with runtime.db.session() as session:
+        active = await ChatRepository(session).active()
+        categories = await SubscriptionRepository(session).all_categories()
+        day = await LedgerRepository(session).counts(since=now - timedelta(days=1))
+        total = await LedgerRepository(session).counts()
+    days = await runtime.digests.stored_dates()
+    usage = await runtime.translator.usage()
+    tick = scheduler.last_tick
+    lines = [
+        f"Active chats: {len(active)}; categories followed: {len(categories)}",
+        f"Stored announcement days: {len(days)} (latest {days[-1] if days else 'none'})",
+        f"Deliveries, last 24 h: {_counts(day)}; all time: {_counts(total)}",
+        f"DeepL: {runtime.digests.billed_characters} characters billed since start, "
+        f"{runtime.digests.billed_today()} today"
+        + (f"; account {usage[0]} of {usage[1] or 'unlimited'}" if usage else ""),
+        f"Last harvest: {scheduler.last_harvest}",
+        "Last delivery run: "
+        + (
+            f"{tick.planned} planned, {tick.delivered} delivered, {tick.messages} messages, "
+            f"{tick.failed} failed"
+            if tick
+            else "not yet"
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"

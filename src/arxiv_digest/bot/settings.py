@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     database_url: str = Field(default="sqlite+aiosqlite:///./data/arxiv-digest.db")
     deepl_auth_key: SecretStr | None = None
     deepl_server_url: str | None = None
+    deepl_daily_character_budget: int | None = Field(default=None, ge=0)
     arxiv_api_url: str = "https://export.arxiv.org/api/query"
     arxiv_rss_base_url: str = "https://rss.arxiv.org"
     arxiv_min_interval: float = Field(default=3.0, ge=0.0)
@@ -37,6 +38,11 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     default_push_time: str = "09:00"
     paper_lookups_per_day: int = Field(default=50, ge=0)
+    harvest_interval: float = Field(default=600.0, ge=1.0)
+    deliver_interval: float = Field(default=60.0, ge=0.1)
+    delivery_concurrency: int = Field(default=50, ge=1, le=1000)
+    owner_chat_id: str | None = None
+    telegram_rate_scale: float = Field(default=1.0, gt=0.0, le=1000.0)
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str | None = None
     discord_bot_token: SecretStr | None = None
@@ -77,6 +83,8 @@ class Settings(BaseSettings):
         "deepl_server_url",
         "telegram_api_base_url",
         "discord_api_base_url",
+        "deepl_daily_character_budget",
+        "owner_chat_id",
         mode="before",
     )
     @classmethod

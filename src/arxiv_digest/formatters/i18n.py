@@ -46,6 +46,7 @@ EN: Final[dict[str, str]] = {
     "notice_quota_exhausted": "DeepL quota exhausted: showing English",
     "notice_key_rejected": "DeepL key rejected: showing English",
     "notice_unavailable": "DeepL unavailable: showing English",
+    "notice_budget_exhausted": "Today's translation budget is used up: showing English",
     # Telegram summary header counts.
     "tg_count_new": "{count} new",
     "tg_count_cross": "{count} cross-listed",
@@ -152,6 +153,7 @@ ZH: Final[dict[str, str]] = {
     "notice_quota_exhausted": "DeepL 额度已用尽：显示英文原文",
     "notice_key_rejected": "DeepL 密钥被拒绝：显示英文原文",
     "notice_unavailable": "DeepL 暂不可用：显示英文原文",
+    "notice_budget_exhausted": "今日翻译额度已用完：显示英文原文",
     "tg_count_new": "{count} 篇新论文",
     "tg_count_cross": "{count} 篇交叉列出",
     "tg_count_replace": "{count} 篇修订",

@@ -74,3 +74,40 @@ def format_local(instant: datetime, timezone: str) -> str:
     """``2026-11-27 Fri 09:00 (Asia/Shanghai)``: a push time as the chat reads it."""
     local = instant.astimezone(ZoneInfo(timezone))
     return f"{local:%Y-%m-%d %a %H:%M} ({timezone})"
+
+
+def refresh_of(day: date) -> datetime:
+    """The instant (UTC) the feeds switch to the batch announced on ``day``."""
+    return datetime.combine(day, FEED_REFRESH_AT, ARXIV_TZ).astimezone(UTC)
+
+
+def latest_batch_date(now: datetime) -> date:
+    """The announcement date of the batch the feeds serve at ``now`` (holidays not known)."""
+    found = announcements_between(_aware(now) - timedelta(days=5), now)
+    return announcement_date(found[-1])
+
+
+def expected_dates(since: date, now: datetime) -> list[date]:
+    """Announcement dates after ``since`` up to the batch served at ``now``, oldest first."""
+    start = refresh_of(since)
+    return [announcement_date(i) for i in announcements_between(start, _aware(now))]
+
+
+def first_push_at_or_after(instant: datetime, push_time: time, timezone: str) -> datetime:
+    """The first local ``push_time`` in ``timezone`` at or after ``instant`` (UTC)."""
+    local_day = _aware(instant).astimezone(ZoneInfo(timezone)).date()
+    for offset in range(0, 3):
+        candidate = push_at(local_day + timedelta(days=offset), push_time, timezone)
+        if candidate >= instant:
+            return candidate
+    raise AssertionError("a push time within two days")  # pragma: no cover
+
+
+def push_due(day: date, push_time: time, timezone: str, *, not_before: datetime | None = None) -> datetime:
+    """When a chat gets the batch of ``day``: its first push time after the feed refresh (and after
+    ``not_before``, the chat's subscription, so a new subscriber gets the latest batch at the next push
+    time rather than at once)."""
+    instant = refresh_of(day)
+    if not_before is not None and not_before > instant:
+        instant = not_before
+    return first_push_at_or_after(instant, push_time, timezone)

@@ -34,7 +34,15 @@ from deepl.http_client import HttpClient
 
 from .errors import TranslationFailure
 from .languages import is_english
-from .markup import IGNORE_TAG, MARKER_TAG, SCHEME, corresponding_sentence, protect, unprotect
+from .markup import (
+    IGNORE_TAG,
+    MARKER_TAG,
+    SCHEME,
+    billable_length,
+    corresponding_sentence,
+    protect,
+    unprotect,
+)
 from .models import PaperTranslation
 from .ports import CacheKey, TranslationCache
 
@@ -162,9 +170,12 @@ class PaperTranslator:
         return self._translator
 
     # -- public API ------------------------------------------------------------------------------------
-    async def translate(self, requests: Sequence[TranslationRequest], language: str) -> TranslationOutcome:
+    async def translate(
+        self, requests: Sequence[TranslationRequest], language: str, *, budget: int | None = None
+    ) -> TranslationOutcome:
         """Translate ``requests`` into ``language`` (a canonical DeepL target code); never raises for DeepL
-        failures."""
+        failures. ``budget``: at most this many characters may be billed by this call; a batch that would
+        pass it is not sent (failure ``BUDGET_EXHAUSTED``)."""
         if is_english(language) or not requests:
             return TranslationOutcome({}, 0, None, None)
         if self._auth_key is None:
@@ -201,6 +212,9 @@ class PaperTranslator:
         billed = 0
         failure: TranslationFailure | None = None
         for batch in self._batches(missing):
+            if budget is not None and billed + sum(billable_length(t) for t in batch) > budget:
+                failure = TranslationFailure.BUDGET_EXHAUSTED
+                break
             try:
                 translated, batch_billed = await self._send(batch, language)
             except _Failed as exc:

@@ -14,7 +14,9 @@ Failures to reach the database raise :class:`StorageUnavailable`, whose message 
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -132,6 +134,11 @@ class Database:
             cursor.close()
 
     @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite database file (None for PostgreSQL and in-memory SQLite)."""
+        return self._sqlite_file
+
+    @property
     def url(self) -> str:
         """The URL in use, with the password hidden."""
         return self._safe_url
@@ -206,6 +213,65 @@ class Database:
         if not reason.endswith((".", "!", "?")):
             reason += "."
         return StorageUnavailable(f"Database {self._safe_url} is unavailable: {reason}", hint=_REACH_HINT)
+
+
+class AlreadyRunning(StorageUnavailable):
+    """Another process holds this database's single-instance lock."""
+
+
+_ADVISORY_KEY = 0x61727876  # "arxv": the PostgreSQL advisory lock of one deployment (per database)
+
+
+class InstanceLock:
+    """One running bot per database: a lock file beside a SQLite database (``flock``), a session-level
+    advisory lock on PostgreSQL. Released on ``release()`` or when the process dies."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._fd: int | None = None
+        self._conn: Any = None
+
+    async def acquire(self) -> None:
+        """Raises AlreadyRunning when another process holds it."""
+        if self._db.dialect == "sqlite":
+            path = self._db.sqlite_file
+            if path is None:
+                return  # an in-memory database is private to this process
+            lock_path = path.with_name(path.name + ".lock")
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise AlreadyRunning(
+                    f"Another arxiv-digest process is running on {self._db.url}.",
+                    hint=f"Stop it first (lock file {lock_path}).",
+                ) from None
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            self._fd = fd
+            return
+        conn = await self._db.engine.connect()
+        got = (await conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({_ADVISORY_KEY})")).scalar_one()
+        if not got:
+            await conn.close()
+            raise AlreadyRunning(
+                f"Another arxiv-digest process is running on {self._db.url}.",
+                hint="Stop it first (it holds the database's advisory lock).",
+            )
+        self._conn = conn
+
+    async def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+        if self._conn is not None:
+            try:
+                await self._conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_ADVISORY_KEY})")
+            finally:
+                await self._conn.close()
+                self._conn = None
 
 
 def alembic_config() -> Config:

@@ -136,7 +136,7 @@ class TelegramBot:
     def _install_handlers(self) -> None:
         app = self.application
         messages = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
-        app.add_handler(CommandHandler(list(COMMANDS), self.on_command, filters=messages))
+        app.add_handler(CommandHandler([*COMMANDS, "stats"], self.on_command, filters=messages))
         app.add_handler(CallbackQueryHandler(self.on_callback, pattern=f"^{CALLBACK_PREFIX}:"))
         app.add_handler(ChatMemberHandler(self.on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
@@ -296,6 +296,14 @@ class TelegramBot:
                 await self.sink.send(target, part, reply_to=reply_to)
             return
         await self.sink.send(target, reply_html(reply), reply_to=reply_to, keyboard=keyboard(reply))
+
+    def notifier(self, owner_chat_id: str) -> Callable[[str], Awaitable[None]]:
+        """A function that tells the owner something (plain text)."""
+
+        async def notify(text: str) -> None:
+            await self.sink.send(Target(owner_chat_id), html.escape(text, quote=False))
+
+        return notify
 
     async def forum_topic(self, bot: Bot, target: Target, name: str) -> str | None:
         """The forum topic for ``name`` (a category) in a forum chat: created once, its id stored. None when

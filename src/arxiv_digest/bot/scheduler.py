@@ -1,0 +1,344 @@
+"""Scheduled work: harvest after arXiv's announcements, then deliver each chat's digest at its push time.
+
+Two APScheduler 3 jobs in the running asyncio loop, rebuilt at every start from the database (no pickled job
+state), each coalesced (a late job runs once) with a generous misfire grace:
+
+- **harvest** (every ``harvest_interval`` seconds, and at once at start-up): fetch the feed for the union of
+  the subscribed categories when the batch arXiv should be serving is not stored yet; a stale or empty feed is
+  simply retried at the next tick, so the job keeps trying through the night until the fresh batch appears.
+  Days missed while the bot was down, older than what the feed still shows, are approximated from the API
+  (``DigestService.backfill``). After a fresh batch, the translations the chats need are made at once.
+- **deliver** (every ``deliver_interval`` seconds): each active chat gets, oldest first, every stored
+  announcement day since it subscribed that it has not had yet and whose push time (the chat's local time
+  after the feed refresh) has passed; each becomes a ledger delivery before anything is sent. Then every
+  pending delivery is run: chats concurrently (``concurrency`` at once), each chat's messages in order. A
+  chat whose deliveries keep failing is retried with backoff and deactivated after ``max_failures``; the owner
+  is told when one is set.
+
+Each run logs one INFO line with what it did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from ..papers.errors import SourceUnavailable
+from ..papers.schedule import expected_dates, latest_batch_date, push_due
+from ..storage.db import Database
+from ..storage.models import Chat, Delivery
+from ..storage.repositories import ChatRepository, LedgerRepository, SubscriptionRepository
+from .commands import chat_options
+from .delivery import Deliverer, Outcome
+from .digests import DigestService, HarvestStatus
+from .settings import parse_hhmm
+
+logger = logging.getLogger(__name__)
+
+MAX_CATCH_UP_DAYS = 10  # a chat back after a long absence gets at most this many missed days
+MAX_BACKFILL_DAYS = 3  # missed days approximated from the API at start-up
+
+
+@dataclass(slots=True)
+class TickReport:
+    """What one deliver run did (for the INFO line and /stats)."""
+
+    planned: int = 0
+    delivered: int = 0
+    messages: int = 0
+    failed: int = 0
+    later: int = 0
+    skipped_empty: int = 0
+    per_platform: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+OwnerNotifier = Callable[[str], Awaitable[None]]
+
+
+class Scheduler:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        digests: DigestService,
+        deliverer: Deliverer,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        harvest_interval: float = 600.0,
+        deliver_interval: float = 60.0,
+        concurrency: int = 50,
+        max_failures: int = 5,
+        notify_owner: OwnerNotifier | None = None,
+    ) -> None:
+        self.db = db
+        self.digests = digests
+        self.deliverer = deliverer
+        self.clock = clock
+        self.harvest_interval = harvest_interval
+        self.deliver_interval = deliver_interval
+        self.concurrency = max(1, concurrency)
+        self.max_failures = max_failures
+        self.notify_owner = notify_owner
+        self._retry_at: dict[int, datetime] = {}  # chat id -> not before (backoff after failures)
+        self._scheduler: AsyncIOScheduler | None = None
+        self._deliver_lock = asyncio.Lock()
+        self.last_harvest: str = "not yet"
+        self.last_tick: TickReport | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Add the jobs (both run at once, then every interval) and start; call inside the running loop."""
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        now = datetime.now(UTC)
+        common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
+        scheduler.add_job(
+            self.harvest_tick,
+            "interval",
+            seconds=self.harvest_interval,
+            next_run_time=now,
+            id="harvest",
+            **common,
+        )
+        scheduler.add_job(
+            self.deliver_tick,
+            "interval",
+            seconds=self.deliver_interval,
+            next_run_time=now + timedelta(seconds=min(5.0, self.deliver_interval)),
+            id="deliver",
+            **common,
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+
+    # -- harvest --------------------------------------------------------------------------------------------
+
+    async def harvest_tick(self) -> HarvestStatus | None:
+        """Fetch the current batch when it is not stored yet; backfill missed days; pre-translate."""
+        async with self.db.session() as session:
+            categories = await SubscriptionRepository(session).all_categories()
+        if not categories:
+            self.last_harvest = "no subscriptions"
+            return None
+        now = self.clock()
+        stored = await self.digests.stored_dates()
+        expected = latest_batch_date(now)
+        if stored and stored[-1] >= expected:
+            self.last_harvest = f"{expected} already stored"
+            return None
+        try:
+            result = await self.digests.harvest(categories)
+        except SourceUnavailable as exc:
+            self.last_harvest = f"arXiv unavailable: {exc}"
+            logger.warning("harvest: arXiv unavailable, retrying in %.0f s: %s", self.harvest_interval, exc)
+            return None
+        if result.status is HarvestStatus.FRESH:
+            await self._backfill(categories, stored, result.batch.announced_on, now)
+            billed = await self.pretranslate(result.batch.announced_on)
+            self.last_harvest = f"{result.batch.announced_on}: {len(result.batch.announcements)} papers"
+            logger.info(
+                "harvest: %d announcements for %s from %s, %d characters billed for translations",
+                len(result.batch.announcements),
+                result.batch.announced_on,
+                result.batch.source,
+                billed,
+            )
+        else:
+            self.last_harvest = f"{result.status.value} feed, expecting {expected}"
+            logger.info("harvest: %s feed while expecting %s; will retry", result.status.value, expected)
+        return result.status
+
+    async def _backfill(
+        self, categories: Sequence[str], stored: Sequence[date], fresh: date | None, now: datetime
+    ) -> None:
+        """Days between the last stored one and the fresh one: the bot was down when the feed showed them."""
+        if not stored or fresh is None:
+            return  # a new installation starts with the current batch
+        missing = [d for d in expected_dates(stored[-1], now) if d < fresh and d not in stored]
+        for day in missing[-MAX_BACKFILL_DAYS:]:
+            try:
+                count = await self.digests.backfill(categories, day)
+                logger.info("backfill: %d papers for %s from the API", count, day)
+            except SourceUnavailable as exc:
+                logger.warning("backfill of %s failed: %s", day, exc)
+
+    async def pretranslate(self, day: date | None) -> int:
+        """Translate what the active chats will need of ``day``'s batch, once per language."""
+        if day is None:
+            return 0
+        usage = await self.digests.translator.usage()
+        if usage is not None:
+            used, limit = usage
+            logger.info("DeepL usage this period: %d of %s characters", used, limit if limit else "unlimited")
+            if limit is not None and used >= limit:
+                logger.warning("DeepL quota used up: digests go out in English until it renews")
+                return 0
+        before = self.digests.billed_characters
+        async with self.db.session() as session:
+            chats = await ChatRepository(session).active()
+            subs = {c.id: await SubscriptionRepository(session).list(c.id) for c in chats}
+        by_language: dict[str, dict[str, object]] = defaultdict(dict)
+        for chat in chats:
+            selection = await self.digests.selection(chat_options(chat, subs[chat.id]), day)
+            for paper in selection.papers:
+                by_language[chat.language][paper.arxiv_id] = paper
+        for language, papers in by_language.items():
+            await self.digests.translate(list(papers.values()), language)  # type: ignore[arg-type]
+        return self.digests.billed_characters - before
+
+    # -- delivery -------------------------------------------------------------------------------------------
+
+    async def deliver_tick(self) -> TickReport:
+        """Plan what is due into the ledger, then run every pending delivery."""
+        async with self._deliver_lock:
+            report = TickReport()
+            await self.plan_due(report)
+            await self.run_pending(report)
+            self.last_tick = report
+            if report.planned or report.delivered or report.failed or report.later:
+                logger.info(
+                    "deliver: %d digests planned, %d delivered (%d messages; %s), %d failed, "
+                    "%d left for later, %d days with nothing for the chat",
+                    report.planned,
+                    report.delivered,
+                    report.messages,
+                    ", ".join(f"{k} {v}" for k, v in sorted(report.per_platform.items())) or "none",
+                    report.failed,
+                    report.later,
+                    report.skipped_empty,
+                )
+            return report
+
+    async def plan_due(self, report: TickReport) -> None:
+        now = self.clock()
+        stored = await self.digests.stored_dates()
+        if not stored:
+            return
+        async with self.db.session() as session:
+            chats = await ChatRepository(session).active()
+        for chat in chats:
+            if chat.start_day is None:
+                continue
+            retry_at = self._retry_at.get(chat.id)
+            if retry_at is not None and retry_at > now:
+                continue
+            try:
+                await self._plan_chat(chat, stored, now, report)
+            except Exception:
+                logger.exception("chat %s: planning its digest failed", chat.id)
+                await self._failed(chat, report)
+
+    async def _plan_chat(self, chat: Chat, stored: Sequence[date], now: datetime, report: TickReport) -> None:
+        assert chat.start_day is not None
+        async with self.db.session() as session:
+            done = await LedgerRepository(session).scheduled_days(chat.id)
+            entries = await SubscriptionRepository(session).entries(chat.id)
+        if not entries:
+            return
+        subscribed_at = min(e.created_at for e in entries)
+        push_time = parse_hhmm(chat.push_time)
+        candidates = [d for d in stored if d >= chat.start_day and d not in done]
+        due = [
+            d
+            for d in candidates
+            if push_due(
+                d, push_time, chat.timezone, not_before=subscribed_at if d == chat.start_day else None
+            )
+            <= now
+        ]
+        for day in due[-MAX_CATCH_UP_DAYS:]:
+            options = chat_options(chat, [e.category for e in entries])
+            digest = await self.digests.digest(options, language=chat.language, announced_on=day)
+            if not digest.entries:
+                async with self.db.session() as session:
+                    ledger = LedgerRepository(session)
+                    delivery_id = await ledger.create(
+                        chat.id, day, scheduled=True, language=digest.language, papers=0, messages=(), now=now
+                    )
+                    if delivery_id is not None:
+                        await ledger.finish(delivery_id, "done", now=now)
+                    await session.commit()
+                report.skipped_empty += 1
+                continue
+            if await self.deliverer.enqueue(chat, digest, scheduled=True) is not None:
+                report.planned += 1
+
+    async def run_pending(self, report: TickReport) -> None:
+        async with self.db.session() as session:
+            pending = await LedgerRepository(session).pending()
+        by_chat: dict[int, list[Delivery]] = defaultdict(list)
+        for delivery in pending:
+            by_chat[delivery.chat_id].append(delivery)
+        now = self.clock()
+        semaphore = asyncio.Semaphore(self.concurrency)
+
+        async def serve(chat_id: int, deliveries: list[Delivery]) -> None:
+            async with semaphore:
+                await self._serve_chat(chat_id, deliveries, report)
+
+        await asyncio.gather(
+            *(
+                serve(chat_id, deliveries)
+                for chat_id, deliveries in by_chat.items()
+                if self._retry_at.get(chat_id, now) <= now
+            )
+        )
+
+    async def _serve_chat(self, chat_id: int, deliveries: list[Delivery], report: TickReport) -> None:
+        async with self.db.session() as session:
+            chat = await ChatRepository(session).get_by_id(chat_id)
+        if chat is None:
+            return
+        for delivery in deliveries:
+            try:
+                result = await self.deliverer.run(delivery.id)
+            except Exception:
+                logger.exception("chat %s: delivery %d failed", chat_id, delivery.id)
+                await self._failed(chat, report)
+                return
+            report.messages += result.sent
+            report.per_platform[chat.platform] += result.sent
+            if result.outcome is Outcome.DONE:
+                report.delivered += 1
+                self._retry_at.pop(chat_id, None)
+            elif result.outcome is Outcome.GONE:
+                report.failed += 1
+                return
+            else:
+                report.later += 1
+                self._retry_at[chat_id] = self.clock() + timedelta(minutes=1)
+                return
+
+    async def _failed(self, chat: Chat, report: TickReport) -> None:
+        report.failed += 1
+        failures = chat.failures + 1
+        async with self.db.session() as session:
+            repo = ChatRepository(session)
+            await repo.update(chat.id, failures=failures)
+            if failures >= self.max_failures:
+                await repo.mark_gone(chat.id, self.clock())
+            await session.commit()
+        if failures >= self.max_failures:
+            logger.warning("chat %s deactivated after %d failed deliveries", chat.id, failures)
+            if self.notify_owner is not None:
+                try:
+                    await self.notify_owner(
+                        f"arxiv-digest: chat {chat.platform}:{chat.chat_key} "
+                        f"({chat.title or 'untitled'}) was deactivated after {failures} failed deliveries."
+                    )
+                except Exception:
+                    logger.warning("could not notify the owner", exc_info=True)
+            return
+        delay = timedelta(minutes=2**failures)
+        self._retry_at[chat.id] = self.clock() + delay
+        logger.info("chat %s: delivery failed (%d in a row); retrying in %s", chat.id, failures, delay)
