@@ -549,6 +549,8 @@ def test_run_command_serves_telegram_and_stops_cleanly(
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_API_BASE_URL=tg.base_url,
         LOG_LEVEL="DEBUG",
+        OWNER_CHAT_ID=str(ADMIN),
+        DELIVER_INTERVAL="0.5",
     )
     proc = subprocess.Popen(
         [str(exe), "-v", "run"],
@@ -566,6 +568,14 @@ def test_run_command_serves_telegram_and_stops_cleanly(
         while not tg.sent(USER) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert "/subscribe cs.LG" in tg.sent(USER)[0]["text"]
+        tg.queue_message(USER, USER, "/stats")  # not the owner: an unknown command
+        tg.queue_message(ADMIN, ADMIN, "/stats")
+        while (len(tg.sent(USER)) < 2 or not tg.sent(ADMIN)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "Unknown command" in tg.sent(USER)[1]["text"] or "未知命令" in tg.sent(USER)[1]["text"]
+        stats = tg.sent(ADMIN)[0]["text"]
+        assert "Active chats:" in stats
+        assert "Last harvest:" in stats
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
