@@ -376,3 +376,41 @@ async def test_a_second_process_on_the_same_database_is_refused(database: Databa
 
 def _same(db: Database) -> str:
     return db.engine.url.render_as_string(hide_password=False)
+
+
+async def test_graceful_stop_finishes_the_message_in_flight_and_resumes_later(world: World) -> None:
+    import asyncio
+
+    for key in range(1, 6):
+        await world.chat(key, include_replacements=True)
+    await world.scheduler.harvest_tick()
+    world.clock.now = datetime(2026, 9, 24, 9, tzinfo=UTC)
+    world.scheduler.concurrency = 1
+    tick = asyncio.create_task(world.scheduler.deliver_tick())
+    await world.tg.wait_for(lambda: len(world.tg.recorded("sendMessage")) >= 7, timeout=10)
+    await world.scheduler.stop()
+    assert tick.done()
+    report = tick.result()
+    assert report.delivered >= 1
+    sent_at_stop = len(world.tg.recorded("sendMessage"))
+    recorded = 0
+    async with world.runtime.db.session() as s:
+        pending = await LedgerRepository(s).pending()
+        for delivery_id in range(1, 100):
+            recorded += sum(1 for m in await LedgerRepository(s).messages(delivery_id) if m.message_id)
+    assert pending  # the rest waits for the next start
+    # every message sent before the stop is recorded in the ledger: nothing to resend
+    assert report.messages == recorded == sent_at_stop
+    world.scheduler.deliverer.stopping = False  # "restart"
+    await world.scheduler.deliver_tick()
+    planned = 0
+    async with world.runtime.db.session() as s:
+        for key in range(1, 6):
+            chat = await ChatRepository(s).get("telegram", str(key))
+            assert chat is not None
+            assert await LedgerRepository(s).pending(chat.id) == []
+        for delivery_id in range(1, 100):
+            planned += len(await LedgerRepository(s).messages(delivery_id))
+    assert len(world.tg.recorded("sendMessage")) == planned  # every message once: no duplicate
+    for key in range(1, 6):
+        assert sorted(world.footnote_refs(key)) == [1, 2, 3, 4]

@@ -154,6 +154,7 @@ class Deliverer:
         self.sleep = sleep
         self.max_waits = max_waits
         self.max_wait = max_wait
+        self.stopping = False  # set on shutdown: runs stop between messages, the rest stays pending
 
     async def enqueue(self, chat: Chat, digest: Digest, *, scheduled: bool) -> int | None:
         """Write ``digest`` for ``chat`` into the ledger; None when a scheduled one for that day exists.
@@ -206,6 +207,8 @@ class Deliverer:
         for message in messages:
             if message.message_id is not None:
                 continue
+            if self.stopping:
+                return RunReport(delivery_id, Outcome.LATER, sent, 0)
             reply_to = sent_ids.get(message.reply_to_seq) if message.reply_to_seq is not None else None
             try:
                 message_id, chat = await self._send(sink, chat, delivery.language, message, reply_to)

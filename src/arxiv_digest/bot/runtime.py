@@ -146,7 +146,7 @@ async def run_bots(settings: Settings, *, stop: asyncio.Event | None = None) -> 
                 await stop.wait()
                 logger.info("stopping")
             finally:
-                scheduler.stop()
+                await scheduler.stop()
                 await telegram.stop()
         finally:
             await lock.release()

@@ -87,6 +87,7 @@ class Scheduler:
         self._retry_at: dict[int, datetime] = {}  # chat id -> not before (backoff after failures)
         self._scheduler: AsyncIOScheduler | None = None
         self._deliver_lock = asyncio.Lock()
+        self._harvest_lock = asyncio.Lock()
         self.last_harvest: str = "not yet"
         self.last_tick: TickReport | None = None
 
@@ -116,7 +117,18 @@ class Scheduler:
         scheduler.start()
         self._scheduler = scheduler
 
-    def stop(self) -> None:
+    async def stop(self, *, grace: float = 30.0) -> None:
+        """Stop gracefully: no new runs; a delivery in progress finishes the message it is sending (and
+        records it) and leaves the rest pending for the next start; a harvest in progress may finish."""
+        self.deliverer.stopping = True
+        if self._scheduler is not None:
+            self._scheduler.pause()
+        for lock in (self._deliver_lock, self._harvest_lock):
+            try:
+                await asyncio.wait_for(lock.acquire(), grace)
+                lock.release()
+            except TimeoutError:
+                logger.warning("a scheduled run did not stop within %.0f s; cancelling it", grace)
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
@@ -125,6 +137,12 @@ class Scheduler:
 
     async def harvest_tick(self) -> HarvestStatus | None:
         """Fetch the current batch when it is not stored yet; backfill missed days; pre-translate."""
+        async with self._harvest_lock:
+            if self.deliverer.stopping:
+                return None
+            return await self._harvest()
+
+    async def _harvest(self) -> HarvestStatus | None:
         async with self.db.session() as session:
             categories = await SubscriptionRepository(session).all_categories()
         if not categories:
@@ -277,6 +295,8 @@ class Scheduler:
         async with self.db.session() as session:
             pending = await LedgerRepository(session).pending()
         by_chat: dict[int, list[Delivery]] = defaultdict(list)
+        if self.deliverer.stopping:
+            return
         for delivery in pending:
             by_chat[delivery.chat_id].append(delivery)
         now = self.clock()
@@ -300,6 +320,8 @@ class Scheduler:
         if chat is None:
             return
         for delivery in deliveries:
+            if self.deliverer.stopping:
+                return
             try:
                 result = await self.deliverer.run(delivery.id)
             except Exception:
@@ -316,7 +338,8 @@ class Scheduler:
                 return
             else:
                 report.later += 1
-                self._retry_at[chat_id] = self.clock() + timedelta(minutes=1)
+                if not self.deliverer.stopping:  # rate limited for long: try this chat again in a minute
+                    self._retry_at[chat_id] = self.clock() + timedelta(minutes=1)
                 return
 
     async def _failed(self, chat: Chat, report: TickReport) -> None:
