@@ -254,6 +254,8 @@ def test_unknown_paper(env: dict[str, str], capsys: pytest.CaptureFixture[str]) 
         (["paper", "abc"], "abc"),
         (["paper", "2403.19243", "--lang", "Klingon"], "Klingon"),
         (["digest"], "CATEGORY"),
+        (["bench", "fanout", "--chats", "2", "--groups", "5"], "--groups"),
+        (["bench", "fanout", "--scale", "0"], "--scale"),
     ],
 )
 def test_bad_input(

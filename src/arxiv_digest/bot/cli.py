@@ -108,6 +108,17 @@ def build_parser() -> argparse.ArgumentParser:
     b_sub = b.add_subparsers(dest="bench_command", required=True, parser_class=_Parser)
     bs = b_sub.add_parser("summary", help="score the one-sentence summary against a corpus (ROUGE-L F1)")
     bs.add_argument("file", nargs="?", type=Path, default=DEFAULT_CORPUS, metavar="FILE")
+    bf = b_sub.add_parser(
+        "fanout",
+        help="deliver one digest to many chats against the fake Bot API's flood limits (source checkout)",
+    )
+    bf.add_argument("--chats", type=_positive_int, default=1000, help="chats in all (default 1000)")
+    bf.add_argument("--groups", type=int, default=100, help="of which supergroups (default 100)")
+    bf.add_argument("--papers", type=_positive_int, default=30, help="papers in the digest (default 30)")
+    bf.add_argument(
+        "--scale", type=float, default=1.0, help="Telegram's limits times this (default 1: the real limits)"
+    )
+    bf.add_argument("--concurrency", type=_positive_int, default=50, help="chats served at once (default 50)")
     return parser
 
 
@@ -271,12 +282,41 @@ async def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    if args.bench_command == "fanout":
+        return _cmd_bench_fanout(args)
     from ..papers.summary_bench import format_result, run_bench
 
     path: Path = args.file
     if not path.is_file():
         raise CliError(f"no such file: {path} (JSON lines with title, abstract and tldr_en)", EXIT_USAGE)
     print(format_result(run_bench(path)))
+    return 0
+
+
+def _cmd_bench_fanout(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from .bench_fanout import format_fanout, run_fanout
+
+    if not 0 <= args.groups <= args.chats:
+        raise CliError("--groups must be between 0 and --chats", EXIT_USAGE)
+    if not 0 < args.scale <= 1000:
+        raise CliError("--scale must be above 0 and at most 1000", EXIT_USAGE)
+    with tempfile.TemporaryDirectory(prefix="arxiv-digest-fanout-") as work:
+        try:
+            result = asyncio.run(
+                run_fanout(
+                    chats=args.chats,
+                    groups=args.groups,
+                    papers=args.papers,
+                    scale=args.scale,
+                    concurrency=args.concurrency,
+                    work_dir=Path(work),
+                )
+            )
+        except (RuntimeError, ValueError) as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
+    print(format_fanout(result))
     return 0
 
 

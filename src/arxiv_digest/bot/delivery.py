@@ -19,6 +19,7 @@ Vendor exceptions are translated by the sink into:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -28,7 +29,7 @@ from typing import Protocol
 
 from ..papers.errors import ArxivDigestError
 from ..papers.models import Digest, DigestEntry
-from ..storage.db import Database
+from ..storage.db import Database, StorageUnavailable
 from ..storage.models import Chat, LedgerMessage, PlannedMessage
 from ..storage.repositories import ChatRepository, LedgerRepository
 
@@ -155,6 +156,9 @@ class Deliverer:
         self.max_waits = max_waits
         self.max_wait = max_wait
         self.stopping = False  # set on shutdown: runs stop between messages, the rest stays pending
+        self._write_lock: asyncio.Lock | contextlib.nullcontext[None] = (
+            asyncio.Lock() if db.dialect == "sqlite" else contextlib.nullcontext()
+        )
 
     async def enqueue(self, chat: Chat, digest: Digest, *, scheduled: bool) -> int | None:
         """Write ``digest`` for ``chat`` into the ledger; None when a scheduled one for that day exists.
@@ -220,9 +224,7 @@ class Deliverer:
                     "chat %s: still rate limited (%s); delivery %d left pending", chat.id, exc, delivery_id
                 )
                 return RunReport(delivery_id, Outcome.LATER, sent, 0)
-            async with self.db.session() as session:
-                await LedgerRepository(session).mark_sent(message.id, message_id, now=self.clock())
-                await session.commit()
+            await self._mark_sent(message.id, message_id)
             sent_ids[message.seq] = message_id
             sent += 1
         edited = await self._link(sink, chat, delivery.language, messages, sent_ids)
@@ -232,6 +234,22 @@ class Deliverer:
                 await ChatRepository(session).update(chat.id, failures=0)
             await session.commit()
         return RunReport(delivery_id, Outcome.DONE, sent, edited)
+
+    async def _mark_sent(self, row_id: int, message_id: str) -> None:
+        """Record a sent message at once: the one write between a send and the next. SQLite has one writer,
+        so these are serialised in-process (no busy waits under a wide fan-out) and retried if the database
+        is briefly locked by another connection; a message recorded late is better than one sent twice."""
+        for attempt in range(5):
+            try:
+                async with self._write_lock, self.db.session() as session:
+                    await LedgerRepository(session).mark_sent(row_id, message_id, now=self.clock())
+                    await session.commit()
+                return
+            except StorageUnavailable:
+                if attempt == 4:
+                    raise
+                logger.warning("recording sent message %s failed; retrying", message_id)
+                await asyncio.sleep(0.2 * 2**attempt)
 
     async def _send(
         self, sink: Sink, chat: Chat, language: str, message: LedgerMessage, reply_to: str | None

@@ -4,6 +4,7 @@ harvest a feed into storage, then build a translated digest for one subscription
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,13 +19,19 @@ from ..papers.ids import parse_arxiv_id
 from ..papers.languages import is_english
 from ..papers.models import AnnouncementBatch, AnnounceType, Digest, DigestEntry, DigestOptions, Paper
 from ..papers.schedule import refresh_of
-from ..papers.summary import choose_summary
+from ..papers.summary import SummaryChoice, choose_summary
 from ..papers.taxonomy import Taxonomy
 from ..papers.translate import PaperTranslator, TranslationOutcome, TranslationRequest
 from ..storage.db import Database
 from ..storage.repositories import AnnouncementRepository, PaperRepository
 
 logger = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=8192)
+def _summary(title: str, abstract: str) -> SummaryChoice:
+    """``choose_summary``, computed once per paper text (a fan-out builds the same papers for every chat)."""
+    return choose_summary(title, abstract)
 
 
 class HarvestStatus(StrEnum):
@@ -241,7 +248,7 @@ class DigestService:
         summaries: dict[str, str] = {}
         requests: list[TranslationRequest] = []
         for p in papers:
-            choice = choose_summary(p.title, p.abstract)
+            choice = _summary(p.title, p.abstract)
             summaries[p.arxiv_id] = choice.text
             span = (choice.start, choice.end) if choice.text else None
             requests.append(TranslationRequest(p.arxiv_id, p.title, p.abstract, span))

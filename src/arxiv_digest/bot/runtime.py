@@ -153,16 +153,18 @@ async def run_bots(settings: Settings, *, stop: asyncio.Event | None = None) -> 
 
 
 def telegram_rate_limiter(scale: float = 1.0) -> Any:
-    """python-telegram-bot's AIORateLimiter at Telegram's limits (about 30 messages a second overall, 20 a
-    minute per group), kept 5 % under them so bursts never reach a 429; ``scale`` multiplies both (for
-    benchmarks against a fake server enforcing scaled limits)."""
+    """python-telegram-bot's AIORateLimiter at Telegram's limits: about 30 messages a second overall and 20 a
+    minute per group, kept under them (28.5/s, 19/min) and without bursts: the limiter's bucket holds one
+    message, so sends are spaced evenly instead of a full second's worth going out at once (which Telegram
+    counts against the next second too). ``scale`` multiplies both rates, for a fake server enforcing scaled
+    limits (the fan-out benchmark)."""
     from telegram.ext import AIORateLimiter
 
     return AIORateLimiter(
-        overall_max_rate=28.5 * scale,
-        overall_time_period=1,
-        group_max_rate=19 * scale,
-        group_time_period=60,
+        overall_max_rate=1,
+        overall_time_period=1 / (28 * scale),
+        group_max_rate=1,
+        group_time_period=60 / (19 * scale),
         max_retries=3,
     )
 

@@ -300,16 +300,23 @@ class Scheduler:
         for delivery in pending:
             by_chat[delivery.chat_id].append(delivery)
         now = self.clock()
-        semaphore = asyncio.Semaphore(self.concurrency)
+        async with self.db.session() as session:
+            kinds = {c.id: c.kind for c in await ChatRepository(session).active()}
+        # Private chats take turns (``concurrency`` at once, each sending about one message a second). Groups
+        # and channels are paced by their own 20-a-minute limit, so they would only hold the private chats'
+        # places: they get their own, wider pool and start at once.
+        private = asyncio.Semaphore(self.concurrency)
+        shared = asyncio.Semaphore(self.concurrency * 10)
 
         async def serve(chat_id: int, deliveries: list[Delivery]) -> None:
-            async with semaphore:
+            pool = private if kinds.get(chat_id, "private") == "private" else shared
+            async with pool:
                 await self._serve_chat(chat_id, deliveries, report)
 
         await asyncio.gather(
             *(
-                serve(chat_id, deliveries)
-                for chat_id, deliveries in by_chat.items()
+                serve(chat_id, items)
+                for chat_id, items in by_chat.items()
                 if self._retry_at.get(chat_id, now) <= now
             )
         )
