@@ -304,9 +304,9 @@ class Scheduler:
             kinds = {c.id: c.kind for c in await ChatRepository(session).active()}
         # Private chats take turns (``concurrency`` at once, each sending about one message a second). Groups
         # and channels are paced by their own 20-a-minute limit, so they would only hold the private chats'
-        # places: they get their own, wider pool and start at once.
+        # places: they get their own, wider pool. ``concurrency`` 1 means one chat at a time, strictly.
         private = asyncio.Semaphore(self.concurrency)
-        shared = asyncio.Semaphore(self.concurrency * 10)
+        shared = private if self.concurrency == 1 else asyncio.Semaphore(self.concurrency * 10)
 
         async def serve(chat_id: int, deliveries: list[Delivery]) -> None:
             pool = private if kinds.get(chat_id, "private") == "private" else shared
