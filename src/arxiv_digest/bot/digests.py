@@ -17,7 +17,15 @@ from ..papers.digest import Selection, assemble, select
 from ..papers.errors import TranslationFailure
 from ..papers.ids import parse_arxiv_id
 from ..papers.languages import is_english
-from ..papers.models import AnnouncementBatch, AnnounceType, Digest, DigestEntry, DigestOptions, Paper
+from ..papers.models import (
+    Announcement,
+    AnnouncementBatch,
+    AnnounceType,
+    Digest,
+    DigestEntry,
+    DigestOptions,
+    Paper,
+)
 from ..papers.schedule import refresh_of
 from ..papers.summary import SummaryChoice, choose_summary
 from ..papers.taxonomy import Taxonomy
@@ -208,11 +216,22 @@ class DigestService:
         async with self.db.session() as session:
             return await AnnouncementRepository(session).dates()
 
-    async def selection(self, options: DigestOptions, announced_on: date) -> Selection:
-        """The day's papers for ``options``. Every stored announcement of the day is considered, so that an
-        archive (``cs``) or an alias matches papers harvested under any feed."""
+    async def announcements(self, announced_on: date) -> list[tuple[str, Announcement]]:
+        """Every stored (category, announcement) of the day: load once when serving many chats."""
         async with self.db.session() as session:
-            pairs = await AnnouncementRepository(session).for_date(announced_on)
+            return await AnnouncementRepository(session).for_date(announced_on)
+
+    async def selection(
+        self,
+        options: DigestOptions,
+        announced_on: date,
+        *,
+        day: Sequence[tuple[str, Announcement]] | None = None,
+    ) -> Selection:
+        """The day's papers for ``options`` (from ``day``, the day's announcements, when given). Every stored
+        announcement of the day is considered, so that an archive (``cs``) or an alias matches papers
+        harvested under any feed."""
+        pairs = day if day is not None else await self.announcements(announced_on)
         return select(pairs, options, matcher=self.taxonomy.matches)
 
     @property
@@ -223,14 +242,21 @@ class DigestService:
         """``language``, or English when translation is off (no DeepL key)."""
         return language if self.translator.enabled else ENGLISH
 
-    async def digest(self, options: DigestOptions, *, language: str, announced_on: date) -> Digest:
+    async def digest(
+        self,
+        options: DigestOptions,
+        *,
+        language: str,
+        announced_on: date,
+        day: Sequence[tuple[str, Announcement]] | None = None,
+    ) -> Digest:
         """The digest of ``announced_on`` for one subscription, translated into ``language``.
 
         Without a DeepL key the digest is English (the caller says so once); when DeepL fails the digest is
         in ``language`` with the untranslated papers in English and a one-line notice saying why.
         """
         language = self.effective_language(language)
-        sel = await self.selection(options, announced_on)
+        sel = await self.selection(options, announced_on, day=day)
         summaries, outcome = await self.translate(sel.papers, language)
         notices = [failure_notice(outcome.failure, language)] if outcome.failure is not None else []
         return assemble(

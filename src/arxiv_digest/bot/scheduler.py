@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from ..papers.errors import SourceUnavailable
+from ..papers.models import Announcement
 from ..papers.schedule import expected_dates, latest_batch_date, push_due
 from ..storage.db import Database
 from ..storage.models import Chat, Delivery
@@ -206,8 +207,11 @@ class Scheduler:
             chats = await ChatRepository(session).active()
             subs = {c.id: await SubscriptionRepository(session).list(c.id) for c in chats}
         by_language: dict[str, dict[str, object]] = defaultdict(dict)
+        announcements = await self.digests.announcements(day)  # once, not once per chat
         for chat in chats:
-            selection = await self.digests.selection(chat_options(chat, subs[chat.id]), day)
+            selection = await self.digests.selection(
+                chat_options(chat, subs[chat.id]), day, day=announcements
+            )
             for paper in selection.papers:
                 by_language[chat.language][paper.arxiv_id] = paper
         for language, papers in by_language.items():
@@ -244,6 +248,7 @@ class Scheduler:
             return
         async with self.db.session() as session:
             chats = await ChatRepository(session).active()
+        days: dict[date, list[tuple[str, Announcement]]] = {}  # each day's announcements, loaded once per run
         for chat in chats:
             if chat.start_day is None:
                 continue
@@ -251,12 +256,19 @@ class Scheduler:
             if retry_at is not None and retry_at > now:
                 continue
             try:
-                await self._plan_chat(chat, stored, now, report)
+                await self._plan_chat(chat, stored, now, report, days)
             except Exception:
                 logger.exception("chat %s: planning its digest failed", chat.id)
                 await self._failed(chat, report)
 
-    async def _plan_chat(self, chat: Chat, stored: Sequence[date], now: datetime, report: TickReport) -> None:
+    async def _plan_chat(
+        self,
+        chat: Chat,
+        stored: Sequence[date],
+        now: datetime,
+        report: TickReport,
+        days: dict[date, list[tuple[str, Announcement]]],
+    ) -> None:
         assert chat.start_day is not None
         async with self.db.session() as session:
             done = await LedgerRepository(session).scheduled_days(chat.id)
@@ -276,7 +288,11 @@ class Scheduler:
         ]
         for day in due[-MAX_CATCH_UP_DAYS:]:
             options = chat_options(chat, [e.category for e in entries])
-            digest = await self.digests.digest(options, language=chat.language, announced_on=day)
+            if day not in days:
+                days[day] = await self.digests.announcements(day)
+            digest = await self.digests.digest(
+                options, language=chat.language, announced_on=day, day=days[day]
+            )
             if not digest.entries:
                 async with self.db.session() as session:
                     ledger = LedgerRepository(session)
