@@ -1,4 +1,4 @@
-"""The Telegram bot end to end: the real python-telegram-bot (polling, AIORateLimiter) against the fake Bot
+"""The Telegram bot end to end: the real python-telegram-bot (polling, our FloodLimiter) against the fake Bot
 API, the real ``arxiv`` and ``deepl`` clients against their fakes, SQLite (and PostgreSQL for the delivery
 paths)."""
 
@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from telegram.ext import AIORateLimiter
 
 from arxiv_digest.bot.runtime import Runtime, open_runtime
 from arxiv_digest.bot.settings import Settings
 from arxiv_digest.bot.telegram.app import TelegramBot
+from arxiv_digest.bot.telegram.limiter import FloodLimiter
 from arxiv_digest.storage.db import Database
 from arxiv_digest.storage.repositories import ChatRepository, SubscriptionRepository
 from tests.fakes.arxiv_server import FakeArxiv
@@ -114,8 +114,7 @@ async def _harness(
             db=db,
             base_url=tg.base_url,
             # Telegram's limits scaled up 100 times, so tests do not wait on the 20-a-minute group limit
-            rate_limiter=AIORateLimiter(overall_max_rate=3000, group_max_rate=2000, max_retries=3),
-            private_interval=0,
+            rate_limiter=FloodLimiter(scale=100),
         )
         await bot.start()
         try:

@@ -22,6 +22,7 @@ async def test_small_run_delivers_every_message_once(tmp_path: Path) -> None:
     assert result.lost == 0
     assert result.duplicated == 0
     assert result.unexpected == 0
+    assert result.rate_limited == 0  # the limiter keeps under the fake's limits without learning from 429s
     # 20 chats x (one summary + 5 footnotes); the two supergroups get their summary linked by an edit.
     assert result.expected == 20 * 6
     assert result.messages == result.expected

@@ -128,6 +128,39 @@ async def test_second_digest_and_other_subscriptions_bill_nothing(
     assert deepl_fake.billed_characters == 2 * billed
 
 
+async def test_the_daily_budget_survives_a_restart_and_a_new_day_resets_it(
+    service: DigestService, deepl_fake: FakeDeepL
+) -> None:
+    await service.harvest(CATS)
+    await service.digest(DigestOptions(categories=CATS), language="JA", announced_on=DAY)
+    billed = deepl_fake.billed_characters
+    assert billed > 0
+    assert await service.billed_today() == billed
+    # a restart: a new service on the same database, its budget short of another language's worth
+    restarted = DigestService(
+        db=service.db,
+        arxiv=service.arxiv,
+        translator=service.translator,
+        taxonomy=service.taxonomy,
+        clock=service.clock,
+        daily_budget=billed + billed // 2,
+    )
+    assert restarted.billed_characters == 0  # since this process started
+    assert await restarted.billed_today() == billed  # since midnight UTC, whoever billed it
+    digest = await restarted.digest(DigestOptions(categories=CATS), language="DE", announced_on=DAY)
+    assert deepl_fake.billed_characters == billed  # nothing sent: it would pass the budget
+    assert all(e.translation is None for e in digest.entries)
+    assert digest.notices  # the chat is told why it reads English
+    # the next UTC day starts from zero
+    clock = service.clock
+    assert isinstance(clock, Clock)
+    clock.now += timedelta(days=1)
+    assert await restarted.billed_today() == 0
+    await restarted.digest(DigestOptions(categories=CATS), language="DE", announced_on=DAY)
+    assert deepl_fake.billed_characters == 2 * billed
+    assert await restarted.billed_today() == billed
+
+
 async def test_quota_gives_english_with_a_localized_notice(
     service: DigestService, deepl_fake: FakeDeepL
 ) -> None:

@@ -117,7 +117,7 @@ async def world(database: Database, fakes: tuple[FakeTelegram, FakeArxiv]) -> As
         open_runtime(settings, db=database, clock=clock) as runtime,
         Bot(TOKEN, base_url=tg.base_url) as bot,
     ):
-        sink = TelegramSink(bot, private_interval=0)
+        sink = TelegramSink(bot)
         deliverer = Deliverer(database, {"telegram": sink}, clock=clock, sleep=sleeps)
         scheduler = Scheduler(
             db=database,

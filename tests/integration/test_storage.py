@@ -82,7 +82,7 @@ async def test_upgrade_creates_every_table_and_is_idempotent(empty_database: Dat
     db = empty_database
     assert await db.current_revision() is None
     await db.upgrade()
-    assert await db.current_revision() == head_revision() == "0002_delivery"
+    assert await db.current_revision() == head_revision() == "0003_deepl_usage"
     async with db.engine.connect() as conn:
         names, diff = await conn.run_sync(_inspect_schema)
     assert ALL_TABLES | {"alembic_version"} <= names

@@ -21,7 +21,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -34,6 +35,24 @@ from ..storage.models import Chat, LedgerMessage, PlannedMessage
 from ..storage.repositories import ChatRepository, LedgerRepository
 
 logger = logging.getLogger(__name__)
+
+
+_fan_out: ContextVar[bool] = ContextVar("arxiv_digest_fan_out", default=False)
+
+
+@contextlib.contextmanager
+def fan_out() -> Iterator[None]:
+    """Marks the sends made inside (in this task and the tasks it starts) as the scheduled fan-out, which a
+    platform's rate limiter may hold back behind interactive replies."""
+    token = _fan_out.set(True)
+    try:
+        yield
+    finally:
+        _fan_out.reset(token)
+
+
+def in_fan_out() -> bool:
+    return _fan_out.get()
 
 
 class ChatGone(ArxivDigestError):

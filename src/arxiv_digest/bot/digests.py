@@ -8,7 +8,7 @@ import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from ..formatters.i18n import t
@@ -31,7 +31,7 @@ from ..papers.summary import SummaryChoice, choose_summary
 from ..papers.taxonomy import Taxonomy
 from ..papers.translate import PaperTranslator, TranslationOutcome, TranslationRequest
 from ..storage.db import Database
-from ..storage.repositories import AnnouncementRepository, PaperRepository
+from ..storage.repositories import AnnouncementRepository, PaperRepository, UsageRepository
 
 logger = logging.getLogger(__name__)
 
@@ -92,17 +92,20 @@ class DigestService:
         self.clock = clock
         self.daily_budget = daily_budget
         self.billed_characters = 0  # since start
-        self._billed_on: tuple[date, int] | None = None  # (UTC day, characters billed that day)
 
-    def billed_today(self) -> int:
-        today = self.clock().date()
-        if self._billed_on is None or self._billed_on[0] != today:
-            return 0
-        return self._billed_on[1]
+    async def billed_today(self) -> int:
+        """DeepL characters billed this UTC day, by this process and the ones before it."""
+        async with self.db.session() as session:
+            return await UsageRepository(session).billed_on(self.clock().astimezone(UTC).date())
 
-    def _count(self, billed: int) -> None:
+    async def _count(self, billed: int) -> None:
         self.billed_characters += billed
-        self._billed_on = (self.clock().date(), self.billed_today() + billed)
+        if billed > 0:
+            async with self.db.session() as session:
+                await UsageRepository(session).add(
+                    self.clock().astimezone(UTC).date(), billed, now=self.clock()
+                )
+                await session.commit()
 
     async def harvest(self, categories: Sequence[str]) -> HarvestResult:
         """Fetch the current announcement batch for ``categories`` (one request) and store it.
@@ -280,9 +283,9 @@ class DigestService:
             requests.append(TranslationRequest(p.arxiv_id, p.title, p.abstract, span))
         if is_english(language) or not requests or not self.translator.enabled:
             return summaries, TranslationOutcome({}, 0, None, None)
-        budget = None if self.daily_budget is None else max(0, self.daily_budget - self.billed_today())
+        budget = None if self.daily_budget is None else max(0, self.daily_budget - await self.billed_today())
         outcome = await self.translator.translate(requests, language, budget=budget)
-        self._count(outcome.billed_characters)
+        await self._count(outcome.billed_characters)
         return summaries, outcome
 
     async def paper(self, text: str, *, language: str) -> tuple[DigestEntry, tuple[str, ...]]:

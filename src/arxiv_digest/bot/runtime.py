@@ -126,7 +126,6 @@ async def run_bots(settings: Settings, *, stop: asyncio.Event | None = None) -> 
                 db=runtime.db,
                 base_url=settings.telegram_api_base_url,
                 rate_limiter=telegram_rate_limiter(settings.telegram_rate_scale),
-                private_interval=1.0 / settings.telegram_rate_scale,
             )
             notify = telegram.notifier(settings.owner_chat_id) if settings.owner_chat_id else None
             scheduler = Scheduler(
@@ -153,20 +152,12 @@ async def run_bots(settings: Settings, *, stop: asyncio.Event | None = None) -> 
 
 
 def telegram_rate_limiter(scale: float = 1.0) -> Any:
-    """python-telegram-bot's AIORateLimiter at Telegram's limits: about 30 messages a second overall and 20 a
-    minute per group, kept under them (28.5/s, 19/min) and without bursts: the limiter's bucket holds one
-    message, so sends are spaced evenly instead of a full second's worth going out at once (which Telegram
-    counts against the next second too). ``scale`` multiplies both rates, for a fake server enforcing scaled
-    limits (the fan-out benchmark)."""
-    from telegram.ext import AIORateLimiter
+    """The bot's rate limiter at Telegram's limits (``telegram.limiter.FloodLimiter``): 30 messages a second
+    overall, one a second per private chat, 20 a minute per group or channel. ``scale`` multiplies every
+    rate, for a fake server enforcing scaled limits (the fan-out benchmark)."""
+    from .telegram.limiter import FloodLimiter
 
-    return AIORateLimiter(
-        overall_max_rate=1,
-        overall_time_period=1 / (28 * scale),
-        group_max_rate=1,
-        group_time_period=60 / (19 * scale),
-        max_retries=3,
-    )
+    return FloodLimiter(scale=scale)
 
 
 async def stats_text(runtime: Runtime, scheduler: Scheduler) -> str:
@@ -189,7 +180,7 @@ async def stats_text(runtime: Runtime, scheduler: Scheduler) -> str:
         f"Stored announcement days: {len(days)} (latest {days[-1] if days else 'none'})",
         f"Deliveries, last 24 h: {_counts(day)}; all time: {_counts(total)}",
         f"DeepL: {runtime.digests.billed_characters} characters billed since start, "
-        f"{runtime.digests.billed_today()} today"
+        f"{await runtime.digests.billed_today()} today"
         + (f"; account {usage[0]} of {usage[1] or 'unlimited'}" if usage else ""),
         f"Last harvest: {scheduler.last_harvest}",
         "Last delivery run: "

@@ -36,7 +36,7 @@ from ..storage.db import Database
 from ..storage.models import Chat, Delivery
 from ..storage.repositories import ChatRepository, LedgerRepository, SubscriptionRepository
 from .commands import chat_options
-from .delivery import Deliverer, Outcome
+from .delivery import Deliverer, Outcome, fan_out
 from .digests import DigestService, HarvestStatus
 from .settings import parse_hhmm
 
@@ -329,13 +329,14 @@ class Scheduler:
             async with pool:
                 await self._serve_chat(chat_id, deliveries, report)
 
-        await asyncio.gather(
-            *(
-                serve(chat_id, items)
-                for chat_id, items in by_chat.items()
-                if self._retry_at.get(chat_id, now) <= now
+        with fan_out():  # interactive replies go first at the platform's rate limiter
+            await asyncio.gather(
+                *(
+                    serve(chat_id, items)
+                    for chat_id, items in by_chat.items()
+                    if self._retry_at.get(chat_id, now) <= now
+                )
             )
-        )
 
     async def _serve_chat(self, chat_id: int, deliveries: list[Delivery], report: TickReport) -> None:
         async with self.db.session() as session:

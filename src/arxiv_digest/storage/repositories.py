@@ -34,6 +34,7 @@ from arxiv_digest.storage.tables import (
     announcements,
     chat_topics,
     chats,
+    deepl_usage,
     deliveries,
     delivery_messages,
     feed_checks,
@@ -706,6 +707,30 @@ class TopicRepository:
     async def forget(self, chat_id: int, name: str) -> None:
         await self._session.execute(
             delete(chat_topics).where(chat_topics.c.chat_id == chat_id, chat_topics.c.name == name)
+        )
+
+
+class UsageRepository:
+    """DeepL characters billed per UTC day (the daily budget, across restarts)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def billed_on(self, day: date) -> int:
+        stmt = select(deepl_usage.c.characters).where(deepl_usage.c.day == day)
+        return int((await self._session.execute(stmt)).scalar_one_or_none() or 0)
+
+    async def add(self, day: date, characters: int, *, now: datetime | None = None) -> None:
+        """Add ``characters`` to ``day``'s count (one statement: concurrent adds do not lose any)."""
+        if characters <= 0:
+            return
+        at = now or _utcnow()
+        stmt = _insert(self._session, deepl_usage).values(day=day, characters=characters, updated_at=at)
+        await self._session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[deepl_usage.c.day],
+                set_={"characters": deepl_usage.c.characters + characters, "updated_at": at},
+            )
         )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -199,4 +200,12 @@ delivery_messages = Table(
     Column("message_id", String(64), nullable=True),  # the platform's id once sent
     Column("sent_at", UTCDateTime, nullable=True),
     UniqueConstraint("delivery_id", "seq"),
+)
+
+deepl_usage = Table(
+    "deepl_usage",
+    metadata,
+    Column("day", Date, primary_key=True),  # UTC day
+    Column("characters", BigInteger, nullable=False),  # billed by DeepL that day
+    Column("updated_at", UTCDateTime, nullable=False),
 )

@@ -25,9 +25,9 @@ from telegram import (
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
+    BaseRateLimiter,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -41,6 +41,7 @@ from ...storage.db import Database
 from ...storage.repositories import ChatRepository, TopicRepository
 from ..commands import CALLBACK_PREFIX, COMMANDS, Caller, Commands, Reply
 from ..delivery import ChatGone, ChatMoved, Deliverer, Target
+from .limiter import FloodLimiter
 from .sink import TelegramSink
 
 logger = logging.getLogger(__name__)
@@ -85,10 +86,9 @@ class TelegramBot:
         commands: Commands,
         db: Database,
         base_url: str | None = None,
-        rate_limiter: AIORateLimiter | None = None,
-        private_interval: float = 1.0,
+        rate_limiter: BaseRateLimiter[Any] | None = None,
     ) -> None:
-        limiter = rate_limiter or AIORateLimiter(max_retries=3)  # Telegram's limits; retries after a 429
+        limiter = rate_limiter or FloodLimiter()  # Telegram's limits, kept before a 429
         builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder().token(token).rate_limiter(limiter)
         )
@@ -97,9 +97,7 @@ class TelegramBot:
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
         self.commands = commands
         self.db = db
-        self.sink = TelegramSink(
-            self.application.bot, topics=self.forum_topic, private_interval=private_interval
-        )
+        self.sink = TelegramSink(self.application.bot, topics=self.forum_topic)
         self.deliverer = Deliverer(db, {PLATFORM: self.sink})
         self._install_handlers()
 

@@ -8,8 +8,8 @@ Policies (each has a test):
 - ``RetryAfter`` still raised after the rate limiter's own retries -> ``RateLimited``.
 - A message Telegram rejects as unparsable HTML is resent once as plain text, and logged.
 - A forum topic that vanished ("message thread not found") -> the message is sent to the main chat.
-- At most one message a second to one private chat (Telegram's limit); groups and the global limit are left
-  to ``AIORateLimiter``.
+- One message at a time per chat, so a chat's messages arrive in order; Telegram's flood limits are kept by
+  the bot's rate limiter (``limiter.FloodLimiter``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import asyncio
 import html
 import logging
 import re
-import time
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -33,7 +33,6 @@ from ..delivery import ChatGone, ChatMoved, RateLimited, Target
 
 logger = logging.getLogger(__name__)
 
-PRIVATE_INTERVAL = 1.0
 _TAG = re.compile(r"<[^>]+>")
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -63,15 +62,10 @@ class TelegramSink:
         bot: Bot,
         *,
         topics: TopicResolver | None = None,
-        private_interval: float = PRIVATE_INTERVAL,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot = bot
         self.topics = topics
-        self.private_interval = private_interval
-        self.clock = clock
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._last_sent: dict[str, float] = {}
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     # -- rendering ------------------------------------------------------------------------------------------
 
@@ -110,11 +104,7 @@ class TelegramSink:
         keyboard: InlineKeyboardMarkup | None = None,
     ) -> str:
         async with self._lock(target):
-            await self._pace(target)
-            try:
-                message = await self._send_html(target, text, reply_to=reply_to, keyboard=keyboard)
-            finally:
-                self._last_sent[target.chat_id] = self.clock()
+            message = await self._send_html(target, text, reply_to=reply_to, keyboard=keyboard)
         return str(message.message_id)
 
     async def edit(
@@ -136,16 +126,10 @@ class TelegramSink:
             raise
 
     def _lock(self, target: Target) -> asyncio.Lock:
-        return self._locks.setdefault(target.chat_id, asyncio.Lock())
-
-    async def _pace(self, target: Target) -> None:
-        if target.kind != "private" or self.private_interval <= 0:
-            return
-        last = self._last_sent.get(target.chat_id)
-        if last is not None:
-            wait = self.private_interval - (self.clock() - last)
-            if wait > 0:
-                await asyncio.sleep(wait)
+        lock = self._locks.get(target.chat_id)
+        if lock is None:
+            lock = self._locks[target.chat_id] = asyncio.Lock()
+        return lock
 
     async def _send_html(
         self, target: Target, text: str, *, reply_to: str | None, keyboard: InlineKeyboardMarkup | None
