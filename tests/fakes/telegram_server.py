@@ -1438,11 +1438,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, payload: JSON) -> None:
         body = json.dumps(payload, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client is gone (a killed bot): as Telegram
+            self.close_connection = True
 
     def _params(self, body: bytes) -> JSON:
         raw: dict[str, str] = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
