@@ -792,6 +792,13 @@ class FakeTelegram:
         with self._lock:
             self._rules.append(_Rule(error, method, chat_id, times))
 
+    def clear_injected(self) -> int:
+        """Drop every queued ``inject`` rule (an outage ends); returns how many answers were left."""
+        with self._lock:
+            left = sum(rule.times for rule in self._rules)
+            self._rules.clear()
+            return left
+
     def queue_message(
         self,
         chat: int | FakeChat,

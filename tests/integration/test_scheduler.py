@@ -300,16 +300,17 @@ async def test_a_crash_mid_delivery_resumes_threaded_under_the_stored_summary(wo
     await world.chat(1, include_replacements=True)
     await world.scheduler.harvest_tick()
     world.clock.now = datetime(2026, 9, 24, 9, tzinfo=UTC)
-    # the third message fails with a server error: the run stops there, the ledger keeps what was sent
+    # the third message fails with a server error: the run stops there, the ledger keeps what was sent, and
+    # Telegram's failure is not counted against the chat
     sent_before = 2
     first = await _deliver_until_failure(world, succeed=sent_before)
-    assert first.failed == 1
+    assert (first.failed, first.later) == (0, 1)
     async with world.runtime.db.session() as s:
         (pending,) = await LedgerRepository(s).pending()
         messages = await LedgerRepository(s).messages(pending.id)
     assert sum(1 for m in messages if m.message_id) == sent_before
     summary_id = messages[0].message_id
-    world.clock.now += timedelta(hours=1)  # past the backoff
+    world.clock.now += timedelta(minutes=1)  # the next run
     await world.scheduler.deliver_tick()
     assert sorted(world.footnote_refs(1)) == [1, 2, 3, 4]
     assert {m["reply_to_message"]["message_id"] for m in world.tg.sent(1) if m.get("reply_to_message")} == {
@@ -354,6 +355,35 @@ async def test_repeated_failures_deactivate_the_chat_and_tell_the_owner(world: W
     assert len(world.notices) == 1
     assert "telegram:5" in world.notices[0]
     assert "5 failed deliveries" in world.notices[0]
+
+
+async def test_an_outage_of_telegram_is_not_held_against_the_chats(world: World) -> None:
+    """502s for hours: no chat is deactivated or charged a failure, each run gives up after the first chats
+    fail instead of trying them all, and the day arrives once, complete, when Telegram is back."""
+    keys = list(range(1, 31))
+    for key in keys:
+        await world.chat(key, include_replacements=True)
+    await world.scheduler.harvest_tick()
+    world.clock.now = datetime(2026, 9, 24, 9, tzinfo=UTC)
+    world.tg.inject(ApiError(502, "Bad Gateway"), method="sendMessage", times=10_000)
+    attempts = []
+    for _ in range(8):
+        report = await world.scheduler.deliver_tick()
+        assert (report.delivered, report.failed) == (0, 0)
+        attempts.append(len(world.tg.recorded("sendMessage")) - sum(attempts))
+        world.clock.now += timedelta(hours=1)
+    assert all(n <= 8 for n in attempts)  # at most the chats already started (concurrency 8), not all 30
+    assert world.notices == []
+    async with world.runtime.db.session() as s:
+        chats = [await ChatRepository(s).get("telegram", str(key)) for key in keys]
+    assert all(c is not None and c.gone_at is None and c.failures == 0 for c in chats)
+
+    world.tg.clear_injected()  # Telegram is back
+    report = await world.scheduler.deliver_tick()
+    assert report.delivered == len(keys)
+    for key in keys:
+        assert world.digests_in(key) == ["2026-09-24"]
+        assert sorted(world.footnote_refs(key)) == [1, 2, 3, 4]
 
 
 # -- one instance per database ------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ Vendor exceptions are translated by the sink into:
 - ``ChatMoved`` (Telegram group upgraded to a supergroup): the stored chat id is replaced, the message resent.
 - ``RateLimited`` (the platform asked us to wait): waited out, up to ``max_waits`` times per message; then
   the delivery stays pending for the next run.
+- ``PlatformUnavailable`` (network error, timeout, the platform's own failure): the delivery stays pending
+  and the run says so (``Outcome.UNAVAILABLE``); never held against the chat.
 """
 
 from __future__ import annotations
@@ -65,6 +67,11 @@ class ChatMoved(ArxivDigestError):
         self.new_chat_id = new_chat_id
 
 
+class PlatformUnavailable(ArxivDigestError):
+    """The platform could not be reached or failed on its side (network error, timeout, 5xx): not the chat's
+    fault, worth retrying later."""
+
+
 class RateLimited(ArxivDigestError):
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"rate limited for {retry_after:.0f} s")
@@ -113,6 +120,7 @@ class Outcome(StrEnum):
     DONE = "done"
     GONE = "gone"  # the chat blocked or removed the bot: delivery failed, chat deactivated
     LATER = "later"  # rate limited for too long: stays pending
+    UNAVAILABLE = "unavailable"  # the platform failed or was unreachable: stays pending
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +251,15 @@ class Deliverer:
                     "chat %s: still rate limited (%s); delivery %d left pending", chat.id, exc, delivery_id
                 )
                 return RunReport(delivery_id, Outcome.LATER, sent, 0)
+            except PlatformUnavailable as exc:
+                logger.warning(
+                    "chat %s: %s unavailable (%s); delivery %d left pending",
+                    chat.id,
+                    chat.platform,
+                    exc,
+                    delivery_id,
+                )
+                return RunReport(delivery_id, Outcome.UNAVAILABLE, sent, 0)
             await self._mark_sent(message.id, message_id)
             sent_ids[message.seq] = message_id
             sent += 1

@@ -13,7 +13,9 @@ state), each coalesced (a late job runs once) with a generous misfire grace:
   after the feed refresh) has passed; each becomes a ledger delivery before anything is sent. Then every
   pending delivery is run: chats concurrently (``concurrency`` at once), each chat's messages in order. A
   chat whose deliveries keep failing is retried with backoff and deactivated after ``max_failures``; the owner
-  is told when one is set.
+  is told when one is set. A platform that fails on its side or cannot be reached (and a database that
+  cannot be written) is not the chats' fault: nothing is counted against them, their deliveries stay
+  pending and the next run tries again.
 
 Each run logs one INFO line with what it did.
 """
@@ -32,7 +34,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from ..papers.errors import SourceUnavailable
 from ..papers.models import Announcement
 from ..papers.schedule import expected_dates, latest_batch_date, push_due
-from ..storage.db import Database
+from ..storage.db import Database, StorageUnavailable
 from ..storage.models import Chat, Delivery
 from ..storage.repositories import ChatRepository, LedgerRepository, SubscriptionRepository
 from .commands import chat_options
@@ -86,6 +88,7 @@ class Scheduler:
         self.max_failures = max_failures
         self.notify_owner = notify_owner
         self._retry_at: dict[int, datetime] = {}  # chat id -> not before (backoff after failures)
+        self._down_until: dict[str, datetime] = {}  # platform -> not before (it was unreachable)
         self._scheduler: AsyncIOScheduler | None = None
         self._deliver_lock = asyncio.Lock()
         self._harvest_lock = asyncio.Lock()
@@ -317,7 +320,7 @@ class Scheduler:
             by_chat[delivery.chat_id].append(delivery)
         now = self.clock()
         async with self.db.session() as session:
-            kinds = {c.id: c.kind for c in await ChatRepository(session).active()}
+            active = {c.id: c for c in await ChatRepository(session).active()}
         # Private chats take turns (``concurrency`` at once, each sending about one message a second). Groups
         # and channels are paced by their own 20-a-minute limit, so they would only hold the private chats'
         # places: they get their own, wider pool. ``concurrency`` 1 means one chat at a time, strictly.
@@ -325,8 +328,12 @@ class Scheduler:
         shared = private if self.concurrency == 1 else asyncio.Semaphore(self.concurrency * 10)
 
         async def serve(chat_id: int, deliveries: list[Delivery]) -> None:
-            pool = private if kinds.get(chat_id, "private") == "private" else shared
+            chat = active.get(chat_id)
+            pool = private if chat is None or chat.kind == "private" else shared
             async with pool:
+                if chat is not None and self._down_until.get(chat.platform, now) > self.clock():
+                    report.later += 1  # its platform just failed: the next run tries again
+                    return
                 await self._serve_chat(chat_id, deliveries, report)
 
         with fan_out():  # interactive replies go first at the platform's rate limiter
@@ -348,6 +355,10 @@ class Scheduler:
                 return
             try:
                 result = await self.deliverer.run(delivery.id)
+            except StorageUnavailable as exc:  # not the chat's fault: the next run tries again
+                logger.warning("chat %s: delivery %d interrupted: %s", chat_id, delivery.id, exc)
+                report.later += 1
+                return
             except Exception:
                 logger.exception("chat %s: delivery %d failed", chat_id, delivery.id)
                 await self._failed(chat, report)
@@ -357,8 +368,15 @@ class Scheduler:
             if result.outcome is Outcome.DONE:
                 report.delivered += 1
                 self._retry_at.pop(chat_id, None)
+                self._down_until.pop(chat.platform, None)
             elif result.outcome is Outcome.GONE:
                 report.failed += 1
+                return
+            elif result.outcome is Outcome.UNAVAILABLE:
+                # Telegram down or unreachable: no chat's fault, so no failure counted; the other chats of
+                # this run wait for the next one instead of each timing out in turn
+                report.later += 1
+                self._down_until[chat.platform] = self.clock() + timedelta(minutes=1)
                 return
             else:
                 report.later += 1

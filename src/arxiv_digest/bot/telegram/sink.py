@@ -6,6 +6,8 @@ Policies (each has a test):
 - ``ChatMigrated`` (a group became a supergroup) -> ``ChatMoved`` with the new id: the caller stores it and
   resends.
 - ``RetryAfter`` still raised after the rate limiter's own retries -> ``RateLimited``.
+- A network error, a timeout, a 5xx answer or a refused token -> ``PlatformUnavailable``: retried later, never
+  held against the chat.
 - A message Telegram rejects as unparsable HTML is resent once as plain text, and logged.
 - A forum topic that vanished ("message thread not found") -> the message is sent to the main chat.
 - One message at a time per chat, so a chat's messages arrive in order; Telegram's flood limits are kept by
@@ -25,11 +27,11 @@ from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter
 
 from ...formatters import telegram as fmt
 from ...papers.models import Digest, DigestEntry
-from ..delivery import ChatGone, ChatMoved, RateLimited, Target
+from ..delivery import ChatGone, ChatMoved, PlatformUnavailable, RateLimited, Target
 
 logger = logging.getLogger(__name__)
 
@@ -181,3 +183,5 @@ class TelegramSink:
             if "chat not found" in _text(exc):
                 raise ChatGone(str(exc)) from exc
             raise
+        except (NetworkError, InvalidToken) as exc:  # after BadRequest, which is a NetworkError in PTB
+            raise PlatformUnavailable(str(exc)) from exc
