@@ -3,6 +3,7 @@ and ``deepl`` clients against the fakes."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -126,6 +127,22 @@ async def test_second_digest_and_other_subscriptions_bill_nothing(
     # another language is billed once more
     await service.digest(DigestOptions(categories=CATS), language="DE", announced_on=DAY)
     assert deepl_fake.billed_characters == 2 * billed
+
+
+async def test_two_chats_asking_at_once_bill_the_papers_once(
+    service: DigestService, deepl_fake: FakeDeepL
+) -> None:
+    await service.harvest(CATS)
+    options = DigestOptions(categories=CATS)
+    first, second = await asyncio.gather(
+        service.digest(options, language="JA", announced_on=DAY),
+        service.digest(options, language="JA", announced_on=DAY),
+    )
+    assert [e.translation for e in first.entries] == [e.translation for e in second.entries]
+    assert all(e.translation is not None for e in first.entries)
+    billed = deepl_fake.billed_characters
+    await service.digest(options, language="DE", announced_on=DAY)
+    assert deepl_fake.billed_characters == 2 * billed  # JA was billed once, like DE
 
 
 async def test_the_daily_budget_survives_a_restart_and_a_new_day_resets_it(

@@ -4,6 +4,7 @@ harvest a feed into storage, then build a translated digest for one subscription
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Callable, Sequence
@@ -92,6 +93,9 @@ class DigestService:
         self.clock = clock
         self.daily_budget = daily_budget
         self.billed_characters = 0  # since start
+        # one translation at a time per language: two chats asking for the same papers at once (commands run
+        # concurrently, beside the scheduled pre-translation) must not both miss the cache and bill twice
+        self._translating: dict[str, asyncio.Lock] = {}
 
     async def billed_today(self) -> int:
         """DeepL characters billed this UTC day, by this process and the ones before it."""
@@ -283,9 +287,12 @@ class DigestService:
             requests.append(TranslationRequest(p.arxiv_id, p.title, p.abstract, span))
         if is_english(language) or not requests or not self.translator.enabled:
             return summaries, TranslationOutcome({}, 0, None, None)
-        budget = None if self.daily_budget is None else max(0, self.daily_budget - await self.billed_today())
-        outcome = await self.translator.translate(requests, language, budget=budget)
-        await self._count(outcome.billed_characters)
+        async with self._translating.setdefault(language, asyncio.Lock()):
+            budget = None
+            if self.daily_budget is not None:
+                budget = max(0, self.daily_budget - await self.billed_today())
+            outcome = await self.translator.translate(requests, language, budget=budget)
+            await self._count(outcome.billed_characters)
         return summaries, outcome
 
     async def paper(self, text: str, *, language: str) -> tuple[DigestEntry, tuple[str, ...]]:

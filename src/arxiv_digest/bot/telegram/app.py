@@ -43,6 +43,7 @@ from ..commands import CALLBACK_PREFIX, COMMANDS, Caller, Commands, Reply
 from ..delivery import ChatGone, ChatMoved, Deliverer, Target
 from .limiter import FloodLimiter
 from .sink import TelegramSink
+from .updates import ChatOrderedProcessor
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,14 @@ class TelegramBot:
     ) -> None:
         limiter = rate_limiter or FloodLimiter()  # Telegram's limits, kept before a 429
         builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
-            ApplicationBuilder().token(token).rate_limiter(limiter)
+            ApplicationBuilder()
+            .token(token)
+            .rate_limiter(limiter)
+            .concurrent_updates(ChatOrderedProcessor())
+            # a second connection and patience for the getUpdates PTB makes while stopping (marking what
+            # was fetched as read): with one, it can time out behind the long poll being torn down
+            .get_updates_connection_pool_size(2)
+            .get_updates_pool_timeout(10)
         )
         if base_url:
             builder = builder.base_url(base_url).base_file_url(base_url.replace("/bot", "/file/bot", 1))
