@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from telegram import Update
 
@@ -24,15 +25,22 @@ def _update(update_id: int, chat_id: int) -> Update:
     )
 
 
-async def test_a_slow_update_holds_its_own_chat_only() -> None:
-    processor = ChatOrderedProcessor(max_concurrent_updates=8)
-    release = asyncio.Event()
-    done: list[str] = []
+def _handler(release: asyncio.Event, done: list[str]) -> Callable[..., Awaitable[None]]:
+    """A handler noting its name when done; a slow one waits for ``release`` first."""
 
     async def handle(name: str, slow: bool = False) -> None:
         if slow:
             await release.wait()
         done.append(name)
+
+    return handle
+
+
+async def test_a_slow_update_holds_its_own_chat_only() -> None:
+    processor = ChatOrderedProcessor(max_concurrent_updates=8)
+    release = asyncio.Event()
+    done: list[str] = []
+    handle = _handler(release, done)
 
     tasks = [
         asyncio.create_task(processor.process_update(_update(1, 10), handle("a1", slow=True))),
@@ -61,11 +69,7 @@ async def test_the_two_notices_of_a_migration_are_handled_in_turn() -> None:
     processor = ChatOrderedProcessor()
     release = asyncio.Event()
     done: list[str] = []
-
-    async def handle(name: str, slow: bool = False) -> None:
-        if slow:
-            await release.wait()
-        done.append(name)
+    handle = _handler(release, done)
 
     old, new = -4242, -1009999999999
     to = Update.de_json(

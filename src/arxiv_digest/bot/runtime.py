@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..papers.arxiv_client import ArxivClient
 from ..papers.ratelimit import RequestGate
@@ -22,6 +22,9 @@ from .commands import ChatDefaults, Commands
 from .digests import DigestService
 from .scheduler import Scheduler
 from .settings import Settings
+
+if TYPE_CHECKING:  # the Telegram stack is imported only when a bot runs
+    from .telegram.limiter import FloodLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +154,7 @@ async def run_bots(settings: Settings, *, stop: asyncio.Event | None = None) -> 
             await lock.release()
 
 
-def telegram_rate_limiter(scale: float = 1.0) -> Any:
+def telegram_rate_limiter(scale: float = 1.0) -> FloodLimiter:
     """The bot's rate limiter at Telegram's limits (``telegram.limiter.FloodLimiter``): 30 messages a second
     overall, one a second per private chat, 20 a minute per group or channel. ``scale`` multiplies every
     rate, for a fake server enforcing scaled limits (the fan-out benchmark)."""
