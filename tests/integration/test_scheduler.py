@@ -320,7 +320,7 @@ async def test_a_crash_mid_delivery_resumes_threaded_under_the_stored_summary(wo
 
 async def _deliver_until_failure(world: World, *, succeed: int) -> Any:
     """Let ``succeed`` sends through, then fail the next one with a 500 (as a crashed Bot API would)."""
-    world.tg._rules.clear()
+    world.tg.clear_injected()
     world.tg.inject(ApiError.server_error(500), method="sendMessage", chat_id=1, times=10)
     original = world.tg._take_rule
     calls = {"n": 0}
@@ -337,7 +337,7 @@ async def _deliver_until_failure(world: World, *, succeed: int) -> Any:
         return await world.scheduler.deliver_tick()
     finally:
         world.tg._take_rule = original  # type: ignore[method-assign]
-        world.tg._rules.clear()
+        world.tg.clear_injected()
 
 
 async def test_repeated_failures_deactivate_the_chat_and_tell_the_owner(world: World) -> None:
