@@ -63,13 +63,14 @@ async def test_without_the_limiter_the_same_burst_meets_429s(fake: FakeTelegram)
 
 async def test_a_reply_overtakes_the_fan_out(fake: FakeTelegram) -> None:
     """With the overall window full of fan-out messages, a command's reply goes out next."""
-    limiter = FloodLimiter(scale=SCALE)
+    limiter = FloodLimiter(scale=SCALE, overall=(5, 1.0))  # 25 a second here: the fan-out queues for seconds
     async with ExtBot(TOKEN, base_url=fake.base_url, rate_limiter=limiter) as bot:
-        fan = asyncio.create_task(_burst(bot, per_private=3, per_group=0))
+        fan = asyncio.create_task(_burst(bot, per_private=1, per_group=0))
         await asyncio.sleep(0.05)
-        assert limiter.overall.waiting[1], "the fan-out should be waiting by now"
+        assert limiter.overall.waiting[1] > 20, "the fan-out should be waiting by now"
         await bot.send_message(999, "reply")
         waiting = limiter.overall.waiting[1]
-        await fan
-    assert waiting > 0  # fan-out messages queued before the reply were still waiting when it went out
+        received = await fan
+    assert waiting > 10  # fan-out messages queued before the reply were still waiting when it went out
+    assert sorted(received) == PRIVATE
     assert fake.rate_limited == 0
