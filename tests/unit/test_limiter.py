@@ -164,6 +164,16 @@ async def test_a_long_wait_reaches_the_caller_at_once() -> None:
     assert flaky.calls == 1
 
 
+async def test_a_429_in_the_fan_out_reaches_the_delivery_at_once() -> None:
+    """The delivery owns the fan-out's waits: the limiter does not wait the same 429 out a second time."""
+    limiter = FloodLimiter(scale=1000, max_retries=2)
+    flaky = _Flaky(1, 0.01)
+    with fan_out(), pytest.raises(RetryAfter):
+        await _request(limiter, flaky)
+    assert flaky.calls == 1
+    assert limiter.retried == 0
+
+
 async def test_reads_are_not_limited_and_writes_to_a_private_chat_are() -> None:
     limiter = FloodLimiter(scale=1, overall=(1000, 1.0))  # one message a second per private chat
     ok = _Flaky(0, 0)

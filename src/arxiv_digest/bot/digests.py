@@ -97,18 +97,19 @@ class DigestService:
         # concurrently, beside the scheduled pre-translation) must not both miss the cache and bill twice
         self._translating: dict[str, asyncio.Lock] = {}
 
+    def _utc_day(self) -> date:
+        return self.clock().astimezone(UTC).date()
+
     async def billed_today(self) -> int:
         """DeepL characters billed this UTC day, by this process and the ones before it."""
         async with self.db.session() as session:
-            return await UsageRepository(session).billed_on(self.clock().astimezone(UTC).date())
+            return await UsageRepository(session).billed_on(self._utc_day())
 
     async def _count(self, billed: int) -> None:
         self.billed_characters += billed
-        if billed > 0:
+        if billed > 0:  # no write for a digest served from the cache
             async with self.db.session() as session:
-                await UsageRepository(session).add(
-                    self.clock().astimezone(UTC).date(), billed, now=self.clock()
-                )
+                await UsageRepository(session).add(self._utc_day(), billed, now=self.clock())
                 await session.commit()
 
     async def harvest(self, categories: Sequence[str]) -> HarvestResult:

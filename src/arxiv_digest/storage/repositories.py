@@ -722,8 +722,6 @@ class UsageRepository:
 
     async def add(self, day: date, characters: int, *, now: datetime | None = None) -> None:
         """Add ``characters`` to ``day``'s count (one statement: concurrent adds do not lose any)."""
-        if characters <= 0:
-            return
         at = now or _utcnow()
         stmt = _insert(self._session, deepl_usage).values(day=day, characters=characters, updated_at=at)
         await self._session.execute(

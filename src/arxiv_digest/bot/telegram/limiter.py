@@ -13,10 +13,11 @@ messages after a pause. Its cost is the round trip: a window lets ``count`` requ
 plus the time one takes.
 
 Requests wait in order of arrival, except that the scheduled fan-out's (``delivery.fan_out()``) wait behind
-all others, so a command's reply is not stuck behind ten thousand chats' digests. A 429
-that still happens (another client with the same token, a limit Telegram does not publish) is waited out
-and retried, up to ``max_retries`` times and ``max_retry_wait`` seconds, holding back only the chat it
-concerns; then ``RetryAfter`` reaches the caller.
+all others, so a command's reply is not stuck behind ten thousand chats' digests. A 429 that still happens
+(another client with the same token, a limit Telegram does not publish) to a reply is waited out and
+retried, up to ``max_retries`` times and ``max_retry_wait`` seconds, holding back only the chat it concerns;
+then ``RetryAfter`` reaches the caller. A 429 in the fan-out reaches the caller at once: the delivery
+(``delivery.Deliverer``) owns that chat's waiting, so a 429 is never waited out twice.
 """
 
 from __future__ import annotations
@@ -168,7 +169,7 @@ class FloodLimiter(BaseRateLimiter[None]):
         self.overall = Window(overall[0], overall[1] / scale, clock=clock)
         self._chats: dict[str, Window] = {}
         self._requests = 0
-        self.retried = 0  # 429s waited out and retried
+        self.retried = 0  # 429s to replies waited out and retried
 
     async def initialize(self) -> None:
         return None
@@ -211,8 +212,8 @@ class FloodLimiter(BaseRateLimiter[None]):
             except RetryAfter as exc:
                 wait = _seconds(exc.retry_after)
                 attempt += 1
-                if attempt > self.max_retries or wait > self.max_retry_wait:
-                    raise
+                if not urgent or attempt > self.max_retries or wait > self.max_retry_wait:
+                    raise  # the fan-out's waits belong to the delivery
                 self.retried += 1
                 logger.info(
                     "%s to chat %s: Telegram asked to wait %.3g s; retrying", endpoint, chat and chat[0], wait

@@ -5,7 +5,8 @@ Policies (each has a test):
 - ``Forbidden`` (blocked, kicked) and "chat not found" -> ``ChatGone``: the caller deactivates the chat.
 - ``ChatMigrated`` (a group became a supergroup) -> ``ChatMoved`` with the new id: the caller stores it and
   resends.
-- ``RetryAfter`` still raised after the rate limiter's own retries -> ``RateLimited``.
+- ``RetryAfter`` -> ``RateLimited`` (the rate limiter has retried a reply already; a fan-out message comes
+  here at once, the delivery waits it out).
 - A network error, a timeout, a 5xx answer or a refused token -> ``PlatformUnavailable``: retried later, never
   held against the chat.
 - A message Telegram rejects as unparsable HTML is resent once as plain text, and logged.
