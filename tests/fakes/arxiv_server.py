@@ -23,12 +23,11 @@ to that path takes the next one before the default behaviour applies. Observatio
 (method, path, query, time by the injectable ``clock``), :attr:`max_in_flight` (requests being handled at
 once), :attr:`max_open_connections` and :attr:`connections_opened` (TCP connections).
 
-Fixtures are found at ``<repo>/../shared/fixtures`` or in the directory named by ``ARXIV_DIGEST_FIXTURES``.
+The captures it serves are in ``tests/fixtures/`` (provenance and licences in ``tests/fixtures/README.md``).
 """
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 import time
@@ -53,11 +52,8 @@ _VERSION = re.compile(r"^(?P<base>.+?)(?:v(?P<v>\d+))?$")
 
 
 def fixtures_dir() -> Path:
-    """The shared fixtures directory (env ``ARXIV_DIGEST_FIXTURES`` overrides)."""
-    env = os.environ.get("ARXIV_DIGEST_FIXTURES")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+    """The repository's fixture directory, ``tests/fixtures``."""
+    return Path(__file__).resolve().parents[1] / "fixtures"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,17 @@
-"""The Markdown formatter against the golden digests of qhduan/cn-chat-arxiv.
+"""The Markdown formatter: the reference layout of qhduan/cn-chat-arxiv, byte for byte.
 
-The golden texts are parsed back into their fields (id, English title, translated title, summaries,
+Two sets of goldens:
+
+- **ours**, in the repository: ``tests/fixtures/golden/`` holds a digest of the four papers of the captured
+  feed of 2026-09-24 (arXiv metadata, CC0) with Chinese translations and summaries written by this project's
+  authors, and the Markdown written out by hand in the reference layout (labels and the English summary line
+  included). It is rendered from its JSON and compared byte for byte, and parsed back with the same parser as
+  the reference digests, so both follow one layout.
+- **the reference's own** digests (``cs.LG.md`` of cn-chat-arxiv at two commits): that repository has no
+  licence, so they are not copied here. Set ``ARXIV_DIGEST_REFERENCE`` to a folder holding them (``golden/``,
+  as described in ``tests/fixtures/README.md``) to run those comparisons; without it they skip, saying so.
+
+The reference goldens are parsed back into their fields (id, English title, translated title, summaries,
 abstracts), rebuilt as ``Digest`` objects and rendered; the result must equal the golden text byte for byte
 after two documented normalisations of the *expected* text:
 
@@ -12,14 +23,20 @@ after two documented normalisations of the *expected* text:
 
 The golden abstracts are fed in exactly as they are (cut at 1,000 characters, with the RSS "Announce Type"
 prefix and its translation), since the formatter must not alter abstracts.
+
+The other tests use papers of ``tests/fixtures/papers/markdown_cases.json``: real arXiv titles and abstracts
+that break Markdown (``|``, ``[ ]``, ``*``, ``<…>``, ``&``, ``>``, LaTeX), with stand-in translations of ours.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,16 +48,33 @@ from arxiv_digest.formatters.markdown import (
     render_footnote,
 )
 from arxiv_digest.papers.models import AnnounceType, Digest, DigestEntry, Paper, PaperTranslation
+from tests.corpora import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "cn-chat-arxiv"
-GOLDEN = FIXTURES / "golden"
-GOLDEN_2023 = GOLDEN / "cs.LG_2023-12-25_2544ab27.md"
-GOLDEN_2025 = GOLDEN / "cs.LG_2025-08-18_37681c21.md"
-GOLDEN_EMPTY = GOLDEN / "cs.LG_2026-08-22_bb505b83_empty.md"
+OUR_GOLDEN = FIXTURES / "golden" / "digest_2026-09-24_zh"
+CASES = FIXTURES / "papers" / "markdown_cases.json"
+REFERENCE_ENV = "ARXIV_DIGEST_REFERENCE"
+GOLDEN_2023 = "cs.LG_2023-12-25_2544ab27.md"
+GOLDEN_2025 = "cs.LG_2025-08-18_37681c21.md"
+GOLDEN_EMPTY = "cs.LG_2026-08-22_bb505b83_empty.md"
+EMPTY_ZH = "# 摘要\n\n| Ref | Title | Summary |\n| --- | --- | --- |\n\n\n# 详细\n\n\n\n"
 
 ZH = "ZH-HANS"
 EN = "EN-US"
 OLD_SUFFIX = re.compile(r" \(arXiv:\d{4}\.\d{4,5}v\d+ \[[\w.-]+\]( UPDATED)?\)$")
+
+
+def reference(name: str) -> Path:
+    """A digest of qhduan/cn-chat-arxiv from the folder named by ``ARXIV_DIGEST_REFERENCE``; skips without."""
+    folder = os.environ.get(REFERENCE_ENV, "").strip()
+    if not folder:
+        pytest.skip(
+            f"compares with cn-chat-arxiv's own digests: set {REFERENCE_ENV} to the folder holding golden/"
+            " (see tests/fixtures/README.md)"
+        )
+    path = Path(folder) / "golden" / name
+    if not path.is_file():
+        pytest.fail(f"{REFERENCE_ENV}={folder}: no golden/{name} there")
+    return path
 
 
 # --- reading the golden digests --------------------------------------------------------------------------
@@ -57,18 +91,20 @@ class GoldenPaper:
     summary_en: str
     translated_abstract: str
     abstract: str
+    label: str = ""  # ours only: "(cross-list from …)" after the title link and after the footnote's link
 
 
-_ROW = re.compile(r"\| \[\^(\d+)\] \| \[(.*)\]\((\S+)\) \| (.*) \|")
+_ROW = re.compile(r"\| \[\^(\d+)\] \| \[(.*)\]\((\S+)\)(?: \(([^()|]+)\))? \| (.*) \|")
 _FOOTNOTE = re.compile(
     r"\[\^(\d+)\]: (.*)\n\n"  # translated title
-    r"    (.*)\n\n    \[(\S+)\]\((\S+)\)\n\n"  # English title, link
+    r"    (.*)\n\n    \[(\S+)\]\((\S+)\)(?: \(([^()]+)\))?\n\n"  # English title, link, label
     r"    (.*)\n\n    (.*)\n\n"  # summary, English summary
     r"    (.*)\n\n    (.*)\n    "  # translated abstract, abstract, closing four-space line
 )
 
 
 def parse_golden(text: str) -> list[GoldenPaper]:
+    """The fields of every paper of a digest in the reference layout (zh headers); fails on any deviation."""
     head, sep, rest = text.partition("\n\n# 详细\n\n")
     assert sep
     assert rest.endswith("\n\n")
@@ -83,10 +119,13 @@ def parse_golden(text: str) -> list[GoldenPaper]:
         f = _FOOTNOTE.fullmatch(footnote)
         assert r is not None
         assert f is not None
-        ref, table_title, link, table_summary = r.groups()
-        fref, tr_title, en_title, link1, link2, summary, summary_en, tr_abstract, abstract = f.groups()
+        ref, table_title, link, label, table_summary = r.groups()
+        fref, tr_title, en_title, link1, link2, label2, summary, summary_en, tr_abstract, abstract = (
+            f.groups()
+        )
         assert ref == fref
         assert link == link1 == link2
+        assert label == label2
         assert table_summary == summary
         papers.append(
             GoldenPaper(
@@ -99,6 +138,7 @@ def parse_golden(text: str) -> list[GoldenPaper]:
                 summary_en=summary_en,
                 translated_abstract=tr_abstract,
                 abstract=abstract,
+                label=label or "",
             )
         )
     return papers
@@ -141,32 +181,75 @@ def normalise_expected(text: str) -> str:
 
 @pytest.fixture(params=[GOLDEN_2023, GOLDEN_2025], ids=["2023", "2025"])
 def golden(request: pytest.FixtureRequest) -> tuple[str, list[GoldenPaper]]:
-    text = Path(request.param).read_text(encoding="utf-8")
+    text = reference(request.param).read_text(encoding="utf-8")
     return text, parse_golden(text)
 
 
-def load_record(arxiv_id: str) -> dict[str, str]:
-    path = FIXTURES / "papers" / arxiv_id[:2] / arxiv_id[2:4] / f"{arxiv_id}.json"
-    data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-    return data
+def _translation(data: dict[str, str]) -> PaperTranslation:
+    return PaperTranslation(data["language"], data["title"], data["abstract"], data["summary"])
+
+
+def load_record(arxiv_id: str) -> dict[str, Any]:
+    record: dict[str, Any] = json.loads(CASES.read_text(encoding="utf-8"))[arxiv_id]
+    return record
 
 
 def entry_from_record(arxiv_id: str, **kw: object) -> DigestEntry:
-    """A paper from a cn-chat-arxiv record (title without the old-RSS suffix)."""
+    """A paper of ``markdown_cases.json``: its arXiv title and abstract, with our stand-in translation."""
     rec = load_record(arxiv_id)
-    title = OLD_SUFFIX.sub("", rec["title"])
-    paper = Paper(arxiv_id=arxiv_id, title=title, abstract=rec["abstract"], categories=("cs.LG",))
-    translation = PaperTranslation(
-        ZH, rec.get("translated_title", ""), rec.get("translated_abstract", ""), rec.get("tldr", "")
-    )
+    paper = Paper(arxiv_id=arxiv_id, title=rec["title"], abstract=rec["abstract"], categories=("cs.LG",))
     entry = DigestEntry(
         paper=paper,
         announce_type=AnnounceType.NEW,
         matched_categories=("cs.LG",),
-        summary_en=rec.get("en_tdlr") or rec.get("en_tldr") or "",
-        translation=translation,
+        summary_en=rec["summary_en"],
+        translation=_translation(rec["translation"]),
     )
     return replace(entry, **kw)  # type: ignore[arg-type]
+
+
+def our_golden() -> tuple[Digest, str]:
+    """Our golden digest (``tests/fixtures/golden``): the Digest from its JSON, and its Markdown."""
+    data = json.loads(OUR_GOLDEN.with_suffix(".json").read_text(encoding="utf-8"))
+    entries = []
+    for p in data["papers"]:
+        paper = Paper(
+            arxiv_id=p["arxiv_id"],
+            title=p["title"],
+            abstract=p["abstract"],
+            categories=tuple(p["categories"]),
+            version=p["version"],
+        )
+        kind = AnnounceType(p["announce_type"])
+        entries.append(DigestEntry(paper, kind, ("cs.LG",), p["summary_en"], _translation(p["translation"])))
+    digest = Digest(
+        categories=tuple(data["categories"]),
+        announced_on=date.fromisoformat(data["announced_on"]),
+        language=data["language"],
+        entries=tuple(entries),
+    )
+    return digest, OUR_GOLDEN.with_suffix(".md").read_text(encoding="utf-8")
+
+
+def skeleton(text: str) -> str:
+    """The layout alone: every table row, footnote head and indented line replaced by a placeholder."""
+    text = re.sub(r"(?m)^\| \[\^\d+\] \| .* \|$", "| [^n] | TITLE | SUMMARY |", text)
+    text = re.sub(r"(?m)^\[\^\d+\]: .*$", "[^n]: HEAD", text)
+    return re.sub(r"(?m)^    .*$", "    FIELD", text)
+
+
+def layout(papers: int) -> str:
+    """The skeleton of a zh digest of ``papers`` papers in the reference layout, written out from its
+    description: a row per paper, then per paper a head, six fields and a closing four-space line."""
+    rows = ["| [^n] | TITLE | SUMMARY |"] * papers
+    footnote = "[^n]: HEAD\n\n" + "\n\n".join(["    FIELD"] * 6) + "\n    FIELD"
+    return (
+        "# 摘要\n\n| Ref | Title | Summary |\n| --- | --- | --- |\n"
+        + "\n".join(rows)
+        + "\n\n# 详细\n\n"
+        + "\n".join([footnote] * papers)
+        + "\n\n"
+    )
 
 
 def split_row(row: str) -> list[str]:
@@ -181,7 +264,46 @@ def table_rows(text: str) -> list[str]:
     return head.split("\n") if head else []
 
 
-# --- golden bytes ----------------------------------------------------------------------------------------
+# --- our golden ------------------------------------------------------------------------------------------
+
+
+def test_our_golden_bytes() -> None:
+    digest, expected = our_golden()
+    assert len(digest.entries) == 4
+    assert render_digest(digest) == expected
+
+
+def test_our_golden_follows_the_reference_layout() -> None:
+    digest, text = our_golden()
+    papers = parse_golden(text)  # the parser of the reference digests reads ours completely
+    assert [p.arxiv_id for p in papers] == [e.paper.arxiv_id for e in digest.entries]
+    assert [p.label for p in papers] == ["", "", "交叉列出，来自 stat.ME", "修订版 v3"]
+    for paper, entry in zip(papers, digest.entries, strict=True):
+        assert paper.english_title == paper.table_title == entry.paper.title
+        assert paper.abstract == entry.paper.abstract  # whole, not cut at 1,000 characters
+        assert paper.summary_en == entry.summary_en != ""  # the English summary line is filled
+        assert "Announce Type" not in paper.abstract
+        assert entry.translation is not None
+        assert (paper.translated_title, paper.translated_abstract, paper.summary) == (
+            entry.translation.title,
+            entry.translation.abstract,
+            entry.translation.summary,
+        )
+
+
+def test_our_golden_has_the_reference_layout() -> None:
+    _, ours = our_golden()
+    assert skeleton(ours) == layout(4)
+    assert skeleton(EMPTY_ZH) == layout(0) == EMPTY_ZH
+
+
+@pytest.mark.parametrize("name", [GOLDEN_2023, GOLDEN_2025])
+def test_the_reference_digests_have_that_layout(name: str) -> None:
+    theirs = reference(name).read_text(encoding="utf-8")
+    assert skeleton(theirs) == layout(len(parse_golden(theirs)))
+
+
+# --- the reference's goldens --------------------------------------------------------------------------------
 
 
 def test_golden_files_parse_completely(golden: tuple[str, list[GoldenPaper]]) -> None:
@@ -200,7 +322,7 @@ def test_golden_bytes(golden: tuple[str, list[GoldenPaper]]) -> None:
 
 def test_golden_normalisation_is_limited() -> None:
     # Guard the test itself: normalisation only touches links and the 2023 title suffixes.
-    text = GOLDEN_2025.read_text(encoding="utf-8")
+    text = reference(GOLDEN_2025).read_text(encoding="utf-8")
     normalised = normalise_expected(text)
     assert normalised.count("http://") == 0
     assert len(text) - len(normalised) == sum(
@@ -210,7 +332,7 @@ def test_golden_normalisation_is_limited() -> None:
 
 
 def test_golden_2025_keeps_the_abstracts_as_given() -> None:
-    papers = parse_golden(GOLDEN_2025.read_text(encoding="utf-8"))
+    papers = parse_golden(reference(GOLDEN_2025).read_text(encoding="utf-8"))
     rendered = render_digest(digest_of([entry_from_golden(p) for p in papers]))
     # The reference's translated "Announce Type" header and cut abstracts pass through untouched.
     assert "    arXiv:2404.01946v1 公告类型：交叉 摘要：" in rendered
@@ -228,10 +350,14 @@ def test_golden_with_english_summary_filled(golden: tuple[str, list[GoldenPaper]
     assert render_digest(digest_of(entries)) == expected
 
 
+def test_empty_digest_is_the_reference_empty_page() -> None:
+    assert len(EMPTY_ZH.encode("utf-8")) == 70
+    assert render_digest(digest_of([])) == EMPTY_ZH
+
+
 def test_empty_digest_matches_the_golden_empty_page() -> None:
-    expected = GOLDEN_EMPTY.read_bytes()
-    assert len(expected) == 70
-    assert render_digest(digest_of([])).encode("utf-8") == expected
+    expected = reference(GOLDEN_EMPTY).read_bytes()
+    assert expected == EMPTY_ZH.encode("utf-8")
 
 
 def test_empty_digest_in_english() -> None:
@@ -250,7 +376,7 @@ def test_headers_follow_the_language(language: str, summary: str, details: str) 
 
 
 def test_render_footnote_with_ref_is_the_digest_footnote() -> None:
-    papers = parse_golden(GOLDEN_2025.read_text(encoding="utf-8"))
+    papers = parse_golden(reference(GOLDEN_2025).read_text(encoding="utf-8"))
     entries = [entry_from_golden(p) for p in papers]
     digest_text = render_digest(digest_of(entries))
     footnotes = "".join(render_footnote(e, language=ZH, ref=i) for i, e in enumerate(entries, 1))
@@ -282,7 +408,7 @@ def test_pipe_in_title_keeps_three_cells(arxiv_id: str) -> None:
 
 
 def test_pipe_in_summary_keeps_three_cells_and_latex() -> None:
-    entry = entry_from_record("2210.16997")  # tldr has $\{ \|\mathbf{x}_t-\mathbf{x}_\infty\| \}$
+    entry = entry_from_record("2210.16997")  # summary has $\{ \|\mathbf{x}_t-\mathbf{x}_\infty\| \}_{…}$
     summary = entry.translation.summary if entry.translation else ""
     assert "\\|" in summary
     text = render_digest(digest_of([entry]))
@@ -337,7 +463,7 @@ def test_markdown_characters_in_titles(arxiv_id: str, characters: str) -> None:
 
 
 def test_latex_untouched_everywhere_but_pipes() -> None:
-    entry = entry_from_record("1307.6616")  # $l^q$ in title, abstract and tldr
+    entry = entry_from_record("1307.6616")  # $l^q$ in title, abstract and summary
     text = render_digest(digest_of([entry]))
     assert "[Does generalization performance of $l^q$ regularization learning" in text
     assert entry.translation is not None
@@ -538,11 +664,11 @@ def test_render_footnote_standalone() -> None:
 
 
 def test_render_footnote_from_a_golden_paper_with_ref() -> None:
-    papers = parse_golden(GOLDEN_2023.read_text(encoding="utf-8"))
+    golden = reference(GOLDEN_2023).read_text(encoding="utf-8")
+    papers = parse_golden(golden)
     g = papers[21]  # [^22]: Schr\"odinger in the title
     assert '\\"' in g.table_title
     text = render_footnote(entry_from_golden(g), language=ZH, ref=22)
-    golden = GOLDEN_2023.read_text(encoding="utf-8")
     start = golden.index("[^22]: ")
     end = golden.index("[^23]: ")
     assert text == normalise_expected(golden[start:end])

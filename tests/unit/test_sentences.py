@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from arxiv_digest.papers.sentences import sentence_texts, split_sentences
-
-CORPUS = Path("/work/shared/fixtures/corpus/cn_chat_arxiv_3000.jsonl")
+from tests.corpora import cc0_papers, summary_corpus
 
 
 def _check_invariants(text: str) -> None:
@@ -192,12 +188,18 @@ def test_invariants_on_any_text(text: str) -> None:
     _check_invariants(text)
 
 
-def test_invariants_on_corpus_abstracts() -> None:
-    with CORPUS.open(encoding="utf-8") as fh:
-        abstracts = [json.loads(line)["abstract"] for _, line in zip(range(300), fh, strict=False)]
+def test_invariants_on_cc0_abstracts() -> None:
+    abstracts = [record["abstract"] for record in cc0_papers()]
     assert len(abstracts) == 300
     multi = 0
     for abstract in abstracts:
         _check_invariants(abstract)
         multi += len(split_sentences(abstract)) > 1
     assert multi > 290  # real abstracts have several sentences
+
+
+def test_invariants_on_the_summary_corpus() -> None:
+    abstracts = [record["abstract"] for record in summary_corpus()]
+    assert len(abstracts) == 3000
+    for abstract in abstracts:
+        _check_invariants(abstract)

@@ -19,21 +19,12 @@ from arxiv_digest.papers.summary_bench import (
     run_bench,
     tokens,
 )
-
-CORPUS = Path("/work/shared/fixtures/corpus/cn_chat_arxiv_3000.jsonl")
-
-
-def _corpus() -> list[dict[str, Any]]:
-    with CORPUS.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
+from tests.corpora import cc0_papers, summary_corpus, summary_corpus_path
 
 # --- choose_summary -------------------------------------------------------------------------------
 
 
-def test_exact_span_on_whole_corpus() -> None:
-    records = _corpus()
-    assert len(records) == 3000
+def _check_spans(records: list[dict[str, Any]]) -> None:
     for record in records:
         abstract = record["abstract"]
         choice = choose_summary(record["title"], abstract)
@@ -42,6 +33,18 @@ def test_exact_span_on_whole_corpus() -> None:
             assert choice.text, record["arxiv_id"]
             assert choice.text == choice.text.strip()
             assert (choice.start, choice.end) in split_sentences(abstract), record["arxiv_id"]
+
+
+def test_exact_span_on_cc0_papers() -> None:
+    records = cc0_papers()
+    assert len(records) == 300
+    _check_spans(records)
+
+
+def test_exact_span_on_the_summary_corpus() -> None:
+    records = summary_corpus()
+    assert len(records) == 3000
+    _check_spans(records)
 
 
 def test_contribution_sentence_wins_over_background() -> None:
@@ -103,7 +106,7 @@ def test_latex_bearing_abstract() -> None:
 
 
 def test_deterministic_and_pure() -> None:
-    record = _corpus()[7]
+    record = cc0_papers()[7]
     first = choose_summary(record["title"], record["abstract"])
     assert all(choose_summary(record["title"], record["abstract"]) == first for _ in range(3))
 
@@ -176,7 +179,7 @@ def test_format_result() -> None:
 
 
 def test_corpus_score() -> None:
-    result = run_bench(CORPUS)
+    result = run_bench(summary_corpus_path())
     assert result.n > 2000
     assert result.method >= 0.33
     assert result.method > result.lead1 + 0.1

@@ -31,7 +31,8 @@ wins, the earliest sentence on a tie:
 
 The weights were set by hand, then adjusted by a gradient search (softmax over each abstract's sentences,
 maximising the expected ROUGE-L F1 against the corpus's reference one-sentence summaries) on the records
-at even line indices (0-based) of ``fixtures/corpus/cn_chat_arxiv_3000.jsonl`` and rounded to one decimal;
+at even line indices (0-based) of the team's corpus ``cn_chat_arxiv_3000.jsonl`` (not in the repository, see
+``tests/fixtures/README.md``) and rounded to one decimal;
 the odd lines were held out. ROUGE-L F1, records with a reference: even 0.336, odd (held out) 0.334, all
 0.335; the first sentence scores 0.184 and the best single sentence (oracle) 0.407 (``summary_bench``).
 
