@@ -254,8 +254,13 @@ def test_unknown_paper(env: dict[str, str], capsys: pytest.CaptureFixture[str]) 
         (["paper", "abc"], "abc"),
         (["paper", "2403.19243", "--lang", "Klingon"], "Klingon"),
         (["digest"], "CATEGORY"),
-        (["bench", "fanout", "--chats", "2", "--groups", "5"], "--groups"),
-        (["bench", "fanout", "--scale", "0"], "--scale"),
+        (["digest", ""], "no category given"),
+        (["digest", " "], "no category given"),
+        (["digest", ","], "no category given"),
+        (["digest", "cs.LG", "-v", "--limit", "0"], "--limit"),
+        (["bench", "summary"], "tldr_en"),
+        (["bench", "summary", "no-such-corpus.jsonl"], "no such file"),
+        (["bench", "fanout"], "invalid choice"),
     ],
 )
 def test_bad_input(
@@ -316,6 +321,64 @@ def test_db_upgrade_from_empty(
     assert err2 == err
 
 
+def test_verbose_after_the_subcommand(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARXIV_RSS_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("ARXIV_API_URL", "http://127.0.0.1:9/api/query")
+    monkeypatch.setenv("ARXIV_RETRIES", "0")
+    for argv in (["digest", "cs.LG", "-v"], ["-v", "digest", "cs.LG"]):
+        code, out, err = cli(capsys, *argv)
+        assert code == 1
+        assert out == ""
+        assert err.splitlines()[-1] == "arxiv-digest: arXiv is unreachable. Try again later (-v shows why)."
+        assert "arXiv failure: feed:" in err  # -v shows why, wherever it is given
+    code, _, err = cli(capsys, "digest", "cs.LG")
+    assert code == 1
+    assert "arXiv failure" not in err  # without -v: the progress line and the one-line error only
+    assert err.count("\n") == 2
+
+
+@pytest.mark.parametrize("url", ["", "   "])
+def test_empty_database_url_means_the_default(
+    env: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    url: str,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", url)
+    code, _, err = cli(capsys, "db", "upgrade")
+    assert code == 0, err
+    assert (tmp_path / "data" / "arxiv-digest.db").is_file()
+
+
+@pytest.mark.parametrize("path", ["./data/other.db", "other.sqlite3", "{tmp}/abs/other.db"])
+def test_a_plain_file_path_is_a_sqlite_database(
+    env: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    path: str,
+) -> None:
+    path = path.format(tmp=tmp_path)
+    monkeypatch.setenv("DATABASE_URL", path)
+    code, _, err = cli(capsys, "db", "upgrade")
+    assert code == 0, err
+    assert (tmp_path / path).is_file()
+    code, out, err = cli(capsys, "digest", "cs.LG", "cs.AI", "cs.CL", "stat.ML")
+    assert code == 0, err
+    assert len(table_rows(out)) == 4
+
+
+def test_one_paper_is_not_papers(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(capsys, "digest", "cs.LG", "cs.AI", "cs.CL", "stat.ML", "--limit", "1")
+    assert code == 0
+    assert len(table_rows(out)) == 1
+    assert "\n1 paper (2026-09-24), " in "\n" + err.splitlines()[-1]
+    assert " papers " not in err.splitlines()[-1]
+
+
 # -- the installed console script ---------------------------------------------------------------------------
 
 
@@ -330,4 +393,24 @@ def test_console_script_bad_category_has_no_traceback(tmp_path: Path) -> None:
     assert proc.stdout == ""
     assert proc.stderr.count("\n") == 1
     assert "cs.LG" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_postgresql_without_its_driver_is_one_line(tmp_path: Path) -> None:
+    # As a user who installed without the postgres extra: asyncpg cannot be imported.
+    code = "import sys; sys.modules['asyncpg'] = None; from arxiv_digest.bot.cli import main; main()"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("ARXIV_", "DEEPL_", "DATABASE_"))}
+    environ["DATABASE_URL"] = "postgresql://user@127.0.0.1:5432/db"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environ,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert "asyncpg is not installed" in proc.stderr
+    assert "pip install 'arxiv-digest[postgres]'" in proc.stderr
     assert "Traceback" not in proc.stderr

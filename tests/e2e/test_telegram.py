@@ -18,6 +18,7 @@ from arxiv_digest.bot.runtime import Runtime, open_runtime
 from arxiv_digest.bot.settings import Settings
 from arxiv_digest.bot.telegram.app import TelegramBot
 from arxiv_digest.bot.telegram.limiter import FloodLimiter
+from arxiv_digest.formatters.i18n import t
 from arxiv_digest.storage.db import Database
 from arxiv_digest.storage.repositories import ChatRepository, SubscriptionRepository
 from tests.fakes.arxiv_server import FakeArxiv
@@ -190,7 +191,7 @@ async def test_new_user_conversation(sqlite_harness: Harness) -> None:
 
     unsub = await h.text(USER, USER, "/unsubscribe cs.LG")
     assert "cs.LG" in unsub
-    assert "Unsubscribed" in unsub
+    assert t("JA", "bot_unsubscribed", categories="cs.LG") in unsub  # i18n has a JA table now
 
     empty = await h.text(USER, USER, "/list")
     assert "/subscribe cs.LG" in empty
@@ -522,22 +523,18 @@ async def test_long_cjk_and_emoji_footnotes_fit_telegram(sqlite_harness: Harness
 # -- the real process ---------------------------------------------------------------------------------------
 
 
-def test_run_command_serves_telegram_and_stops_cleanly(
-    tmp_path: Any, fakes: tuple[FakeTelegram, FakeArxiv, FakeDeepL]
-) -> None:
+def run_environment(
+    tmp_path: Any, fakes: tuple[FakeTelegram, FakeArxiv, FakeDeepL], **settings: str
+) -> dict[str, str]:
+    """The environment of an ``arxiv-digest run`` process against the fakes: ours replaces the caller's
+    settings of the same families, ``settings`` come on top."""
     import os
-    import signal
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
 
     tg, arxiv, deepl = fakes
-    exe = Path(sys.executable).with_name("arxiv-digest")
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("ARXIV_", "DEEPL_", "DATABASE_", "TELEGRAM_"))
+        if not k.startswith(("ARXIV_", "DEEPL_", "DATABASE_", "TELEGRAM_", "HARVEST_", "DELIVER_", "LOG_"))
     }
     env.update(
         DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}",
@@ -547,10 +544,24 @@ def test_run_command_serves_telegram_and_stops_cleanly(
         DEEPL_SERVER_URL=deepl.url,
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_API_BASE_URL=tg.base_url,
-        LOG_LEVEL="DEBUG",
         OWNER_CHAT_ID=str(ADMIN),
-        DELIVER_INTERVAL="0.5",
     )
+    env.update(settings)
+    return env
+
+
+def test_run_command_serves_telegram_and_stops_cleanly(
+    tmp_path: Any, fakes: tuple[FakeTelegram, FakeArxiv, FakeDeepL]
+) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    tg = fakes[0]
+    exe = Path(sys.executable).with_name("arxiv-digest")
+    env = run_environment(tmp_path, fakes, LOG_LEVEL="DEBUG", DELIVER_INTERVAL="0.5")
     proc = subprocess.Popen(
         [str(exe), "-v", "run"],
         cwd=tmp_path,
@@ -583,6 +594,57 @@ def test_run_command_serves_telegram_and_stops_cleanly(
     assert TOKEN not in out + err
     assert TOKEN.split(":", 1)[1] not in out + err
     assert DEEPL_KEY not in out + err
+    assert "Traceback" not in err, err[err.find("Traceback") - 1500 :][:5000]
+
+
+def test_run_harvests_a_new_subscription_within_seconds(
+    tmp_path: Any, fakes: tuple[FakeTelegram, FakeArxiv, FakeDeepL]
+) -> None:
+    """``arxiv-digest run`` with an hour between harvests: the feed of a category subscribed to is fetched
+    seconds after ``/subscribe``, not at the next harvest."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    tg, arxiv, _ = fakes
+    arxiv.set_feed("/rss/cs.LG", arxiv.feeds["/rss/cs.AI+cs.CL+cs.LG+stat.ML"])
+    exe = Path(sys.executable).with_name("arxiv-digest")
+    env = run_environment(tmp_path, fakes, HARVEST_INTERVAL="3600")
+    proc = subprocess.Popen(
+        [str(exe), "run"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+    def wait(condition: Any, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return bool(condition())
+
+    def stats() -> str:
+        before = len(tg.sent(ADMIN))
+        tg.queue_message(ADMIN, ADMIN, "/stats")
+        assert wait(lambda: len(tg.sent(ADMIN)) > before, 10)
+        return str(tg.sent(ADMIN)[-1]["text"])
+
+    try:
+        assert wait(lambda: tg.calls("getUpdates"), 30)
+        # the start-up harvest has run (nothing to fetch yet); the next one is an hour away
+        assert wait(lambda: "Last harvest: no subscriptions" in stats(), 10)
+        assert arxiv.feed_requests == []
+        asked = time.monotonic()
+        tg.queue_message(USER, USER, "/subscribe cs.LG")
+        assert wait(lambda: arxiv.requests_to("/rss/cs.LG"), 10), "no harvest within 10 s of /subscribe"
+        elapsed = arxiv.requests_to("/rss/cs.LG")[0].time - asked
+        assert elapsed < 10
+        assert "已订阅：cs.LG" in tg.sent(USER)[-1]["text"]
+        assert wait(lambda: "2026-09-24: 4 papers" in stats(), 10)
+        assert len(arxiv.feed_requests) == 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err[-2000:]
     assert "Traceback" not in err, err[err.find("Traceback") - 1500 :][:5000]
 
 

@@ -9,7 +9,7 @@ It speaks what ``deepl`` 1.32 sends and expects:
 * ``GET|POST /v2/usage`` -> ``{"character_count", "character_limit"}``.
 * ``Authorization: DeepL-Auth-Key <key>``; a missing or wrong key gets 403.
 * Limits: more than ``max_texts`` texts or a body over ``max_body_bytes`` gets 413; a request whose billed
-  characters would pass ``character_limit`` gets 456 (nothing billed).
+  characters would pass ``character_limit`` gets 456 and bills nothing (all or nothing per request).
 
 "Translation" is deterministic and easy to recognise: the text outside tags is upper-cased and the whole
 text gets a ``[<TARGET>] `` prefix. With ``tag_handling=xml`` every tag is kept verbatim, and so is the
@@ -17,7 +17,31 @@ content of the ``ignore_tags`` elements; entities count as one billed character,
 is free. ``lose_tags`` names tags the fake drops from its output (content kept), like DeepL losing a marker.
 
 Scripted failures: ``fail("/v2/translate", 429, 500, retry_after=1)`` queues responses that are served,
-one per request, before normal handling resumes.
+one per request, before normal handling resumes. A scripted 456 is the account's state, not a one-off: it
+also uses the quota up (``character_limit`` becomes the count so far), so later requests get 456 too.
+
+Slow and lost answers: ``delay`` / ``delay_per_kib`` (seconds, per KiB of request body) hold every answer
+that long. ``withhold(count, billed=True, hold=...)`` makes the next ``count`` requests on a path get no
+answer: with ``billed=True`` the request is handled in full (quota checked, characters billed, usage
+updated) and then the answer is dropped: the connection is held open ``hold`` seconds (past the client's
+timeout) and closed without a byte, or closed at once when ``hold`` is None (the client sees the connection
+dropped after sending). ``RecordedRequest.answered`` is False and ``billed`` holds what was billed, so tests
+can compare what the server billed (``billed_characters``, ``unanswered_billed_characters``) with what the
+client counted.
+
+Taken from DeepL's official mock server (github.com/DeepLcom/deepl-mock, sessions.js, index.js, auth.js):
+its session header ``mock-server-session-no-response-count`` makes the next N requests of a session get no
+response at all: the request is dropped by the first middleware, before authentication and before any
+handling, and the connection stays open, so the client must time out (the mock then accepts the new
+sockets the client opens, which it otherwise rejects in a session). Nothing is billed for those requests.
+``withhold(..., billed=False)`` reproduces exactly that (any path, before the key check, nothing
+billed); ``billed=True`` is the case the official mock does not cover and a real server can produce: the
+work was done and billed, only the answer was lost. From its usage accounting: characters are counted per
+request, all or nothing (a request that would pass the limit gets 456 and counts nothing), ``/v2/usage``
+reports the same counter, and its ``429-count`` answers 429 before the quota check (nothing billed), as
+scripted failures here do. Not taken: the official mock bills ``text.length`` including tags and answers a
+fixed phrase; this fake bills like DeepL with ``tag_handling`` (tags free, an entity one character) and
+transforms the text so tests can check it. Sessions, the User-Agent and keep-alive checks are not modelled.
 
 Use::
 
@@ -55,14 +79,22 @@ _MESSAGES = {
 
 
 @dataclass(frozen=True)
+class _Withheld:
+    billed: bool
+    hold: float | None
+
+
+@dataclass(frozen=True)
 class RecordedRequest:
     """One request the fake received (scripted failures included)."""
 
     method: str
     path: str
-    status: int
+    status: int  # the status meant (also when the answer was withheld); 0: dropped unhandled
     body_bytes: int
     params: dict[str, Any] = field(default_factory=dict)
+    billed: int = 0  # characters this request billed
+    answered: bool = True  # False: the answer was withheld (``FakeDeepL.withhold``)
 
     @property
     def texts(self) -> list[str]:
@@ -137,7 +169,9 @@ class FakeDeepL:
     """A fake DeepL API server in a background thread on 127.0.0.1 (port 0). See the module docstring.
 
     Attributes read by tests: ``url``, ``requests`` (every RecordedRequest), ``translate_requests``,
-    ``billed_characters`` (total billed), ``character_count`` (what /v2/usage reports).
+    ``billed_characters`` (total billed), ``unanswered_billed_characters`` (billed by requests whose answer
+    was withheld), ``character_count`` (what /v2/usage reports). ``delay``, ``delay_per_kib`` and
+    ``character_limit`` may be changed while the fake runs.
     """
 
     def __init__(
@@ -148,16 +182,22 @@ class FakeDeepL:
         max_body_bytes: int = 128 * 1024,
         character_limit: int | None = None,
         lose_tags: Iterable[str] = (),
+        delay: float = 0.0,
+        delay_per_kib: float = 0.0,
     ) -> None:
         self.auth_key = auth_key
         self.max_texts = max_texts
         self.max_body_bytes = max_body_bytes
         self.character_limit = character_limit
         self.lose_tags = tuple(lose_tags)
+        self.delay = delay
+        self.delay_per_kib = delay_per_kib
         self.requests: list[RecordedRequest] = []
         self.billed_characters = 0
         self.character_count = 0
         self._failures: dict[str, deque[tuple[int, float | None]]] = {}
+        self._withheld: dict[str, deque[_Withheld]] = {}
+        self._released = threading.Event()  # set on stop: held connections are let go
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -169,6 +209,7 @@ class FakeDeepL:
         class Handler(_Handler):
             owner = fake
 
+        self._released.clear()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -178,6 +219,7 @@ class FakeDeepL:
         return self
 
     def stop(self) -> None:
+        self._released.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -209,31 +251,60 @@ class FakeDeepL:
             queue = self._failures.setdefault(path, deque())
             queue.extend((status, retry_after) for status in statuses)
 
+    def withhold(
+        self, count: int = 1, *, path: str = "/v2/translate", billed: bool = True, hold: float | None = 30.0
+    ) -> None:
+        """Give no answer to the next ``count`` requests on ``path``. ``billed``: handle each in full (and
+        bill it) before dropping the answer; else drop it unhandled, like the official mock's
+        ``mock-server-session-no-response-count``. ``hold``: seconds the connection stays open before it is
+        closed without an answer (cut short by ``stop``); None closes it at once."""
+        with self._lock:
+            queue = self._withheld.setdefault(path, deque())
+            queue.extend(_Withheld(billed, hold) for _ in range(count))
+
     @property
     def translate_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path == "/v2/translate"]
+
+    @property
+    def unanswered_billed_characters(self) -> int:
+        """Characters billed by requests whose answer was withheld."""
+        with self._lock:
+            return sum(r.billed for r in self.requests if not r.answered)
 
     # -- handling (called from the server threads) ---------------------------------------------------
     def _next_failure(self, path: str) -> tuple[int, float | None] | None:
         with self._lock:
             queue = self._failures.get(path)
+            failure = queue.popleft() if queue else None
+            if failure is not None and failure[0] == 456 and path == "/v2/translate":
+                self.character_limit = self.character_count  # the quota is used up
+            return failure
+
+    def _next_withheld(self, path: str) -> _Withheld | None:
+        with self._lock:
+            queue = self._withheld.get(path)
             return queue.popleft() if queue else None
+
+    def _wait(self, seconds: float) -> None:
+        if seconds > 0:
+            self._released.wait(seconds)
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
             self.requests.append(request)
 
-    def _translate(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def _translate(self, params: dict[str, Any]) -> tuple[int, dict[str, Any], int]:
         texts = params.get("text")
         if isinstance(texts, str):
             texts = [texts]
         target = params.get("target_lang")
         if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
-            return 400, {"message": "Parameter 'text' not specified."}
+            return 400, {"message": "Parameter 'text' not specified."}, 0
         if not isinstance(target, str) or not target:
-            return 400, {"message": "Parameter 'target_lang' not specified."}
+            return 400, {"message": "Parameter 'target_lang' not specified."}, 0
         if len(texts) > self.max_texts:
-            return 413, {"message": f"Too many texts: at most {self.max_texts} per request."}
+            return 413, {"message": f"Too many texts: at most {self.max_texts} per request."}, 0
         tag_handling = params.get("tag_handling")
         ignore = params.get("ignore_tags") or []
         if isinstance(ignore, str):
@@ -247,7 +318,7 @@ class FakeDeepL:
         billed = sum(b for _, b in results)
         with self._lock:
             if self.character_limit is not None and self.character_count + billed > self.character_limit:
-                return 456, {"message": "Quota Exceeded"}
+                return 456, {"message": "Quota Exceeded"}, 0
             self.character_count += billed
             self.billed_characters += billed
         source = params.get("source_lang")
@@ -261,7 +332,7 @@ class FakeDeepL:
             if show_billed:
                 item["billed_characters"] = billed_chars
             translations.append(item)
-        return 200, {"translations": translations}
+        return 200, {"translations": translations}, billed
 
     def _usage(self) -> tuple[int, dict[str, Any]]:
         with self._lock:
@@ -284,13 +355,22 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:  # the client gave up waiting (a slow answer): it was billed all the same
+            self.close_connection = True
+
+    def _drop(self, hold: float | None) -> None:
+        """Answer nothing: keep the connection open ``hold`` seconds, then close it."""
+        self.close_connection = True
+        if hold is not None:
+            self.owner._wait(hold)
 
     def _params(self, body: bytes) -> dict[str, Any]:
         query = parse_qs(urlsplit(self.path).query)
@@ -307,13 +387,33 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        withheld = owner._next_withheld(path)
 
         def answer(
-            status: int, payload: dict[str, Any], params: dict[str, Any] | None = None, **h: str
+            status: int,
+            payload: dict[str, Any],
+            params: dict[str, Any] | None = None,
+            *,
+            billed: int = 0,
+            headers: dict[str, str] | None = None,
         ) -> None:
-            owner._record(RecordedRequest(method, path, status, len(body), params or {}))
-            self._send(status, payload, h or None)
+            answered = withheld is None
+            owner._record(RecordedRequest(method, path, status, len(body), params or {}, billed, answered))
+            if not answered:
+                assert withheld is not None
+                self._drop(withheld.hold)
+                return
+            owner._wait(owner.delay + owner.delay_per_kib * len(body) / 1024)
+            self._send(status, payload, headers)
 
+        if withheld is not None and not withheld.billed:
+            # the official mock's no-response: dropped before the key check and any handling
+            try:
+                params = self._params(body)
+            except (ValueError, UnicodeDecodeError):
+                params = {}
+            answer(0, {}, params)
+            return
         if path not in ("/v2/translate", "/v2/usage") or (path == "/v2/translate" and method != "POST"):
             answer(404, {"message": "Not found"})
             return
@@ -332,10 +432,14 @@ class _Handler(BaseHTTPRequestHandler):
         if failure is not None:
             status, retry_after = failure
             extra = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
-            answer(status, {"message": _MESSAGES.get(status, "Error")}, params, **extra)
+            answer(status, {"message": _MESSAGES.get(status, "Error")}, params, headers=extra)
             return
-        status, payload = owner._translate(params) if path == "/v2/translate" else owner._usage()
-        answer(status, payload, params)
+        if path == "/v2/translate":
+            status, payload, billed = owner._translate(params)
+            answer(status, payload, params, billed=billed)
+        else:
+            status, payload = owner._usage()
+            answer(status, payload, params)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,4 +1,4 @@
-"""A small run of the fan-out benchmark (`arxiv-digest bench fanout`): each planned message arrives once."""
+"""A small run of the fan-out benchmark (`python -m bench.fanout`): each planned message arrives once."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-
-from arxiv_digest.bot.bench_fanout import format_fanout, run_fanout
+from bench.fanout import format_fanout, run_fanout
 
 LAST_LINE = re.compile(
     r"messages=(?P<messages>\d+) seconds=(?P<seconds>[\d.]+) rate=(?P<rate>[\d.]+) limit=(?P<limit>[\d.]+) "
@@ -48,7 +47,7 @@ async def test_bad_arguments_are_refused(tmp_path: Path) -> None:
 
 
 def test_lost_duplicated_and_unplanned_messages_are_counted() -> None:
-    from arxiv_digest.bot.bench_fanout import _count
+    from bench.fanout import _count
 
     planned = {
         "1": [("summary", None, "s1"), ("footnote", 1, "f1"), ("footnote", 2, "f2")],

@@ -3,14 +3,18 @@ PostgreSQL, with the real ``arxiv`` and ``deepl`` clients against the fakes."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+import asyncio
+from collections.abc import AsyncIterator, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from arxiv_digest.bot.commands import Caller, Commands
 from arxiv_digest.bot.runtime import open_runtime
 from arxiv_digest.bot.settings import Settings
+from arxiv_digest.formatters.i18n import t
 from arxiv_digest.storage.db import Database
 from arxiv_digest.storage.repositories import ChatRepository, SubscriptionRepository
 from tests.fakes.arxiv_server import FakeArxiv
@@ -122,7 +126,8 @@ async def test_language(commands: Commands) -> None:
     set_text = await say(commands, "/lang zh")
     assert "摘要语言：ZH-HANS。" in set_text
     assert "下一期摘要" in set_text
-    assert "摘要语言：ZH-HANT" in await say(commands, "/lang zh-tw")
+    # in ZH-HANT's own table (traditional characters) now that i18n has one
+    assert t("ZH-HANT", "bot_lang_set", language="ZH-HANT") in await say(commands, "/lang zh-tw")
 
 
 async def test_time_and_timezone(commands: Commands) -> None:
@@ -153,7 +158,7 @@ async def test_options(commands: Commands) -> None:
     assert "(.*)+" in await say(commands, "/keywords (.*)+")  # a plain phrase, never a pattern
     assert "Keyword filter off" in await say(commands, "/keywords off")
     assert "At most 25 papers" in await say(commands, "/max 25")
-    for bad in ("0.5", "-3", "201", "many"):
+    for bad in ("0.5", "-3", "201", "many", "²", "①", "٣"):  # isdigit() says yes to the last three
         assert "Usage: /max N (1 to 200)" in await say(commands, f"/max {bad}")
     assert "No limit" in await say(commands, "/max off")
     settings = await say(commands, "/settings")
@@ -206,7 +211,9 @@ async def test_digest_command(commands: Commands) -> None:
     assert reply.digest.entries[0].translation is not None
     assert reply.digest.language == "JA"
     await say(commands, "/keywords nothing-matches-this")
-    assert "No papers for this chat" in await say(commands, "/digest")
+    day = str(reply.digest.announced_on)
+    # "No papers for this chat", in the chat's language (i18n has a JA table now)
+    assert await say(commands, "/digest") == t("JA", "bot_nothing_for_you", date=day)
 
 
 async def test_category_picker_callbacks(commands: Commands) -> None:
@@ -225,3 +232,116 @@ async def test_category_picker_callbacks(commands: Commands) -> None:
     assert "管理员" in refused.text
     assert (await commands.callback(PRIVATE, "cat:t:<script>", is_admin=yes)).buttons  # back to the archives
     assert await subscriptions(commands) == ["math.NA"]
+
+
+# -- the daily allowance of new languages ------------------------------------------------------------------
+
+
+def _limit(language: str, used: str, count: int = 3) -> str:
+    return t(language, "bot_lang_limit", count=count, languages=used)
+
+
+async def _language(commands: Commands, caller: Caller = PRIVATE) -> tuple[str, tuple[str, ...]]:
+    async with commands.db.session() as s:
+        chat = await ChatRepository(s).get(caller.platform, caller.chat_key)
+    assert chat is not None
+    return chat.language, chat.languages_used
+
+
+async def test_lang_is_capped_per_utc_day(commands: Commands) -> None:
+    assert "EN-US" in await say(commands, "/lang")  # the day begins in English: nothing used yet
+    for code in ("ja", "de", "fr"):
+        assert code.upper() in await say(commands, f"/lang {code}")
+    refused = await say(commands, "/lang ko")
+    assert refused == _limit("FR", "JA, DE, FR")  # in the chat's language, naming what is still free
+    assert await _language(commands) == ("FR", ("JA", "DE", "FR"))  # nothing saved
+    assert "JA" in await say(commands, "/lang ja")  # back to one used today: free
+    assert "EN-US" in await say(commands, "/lang en")  # English: always free
+    assert "EN-GB" in await say(commands, "/lang en-gb")
+    assert await say(commands, "/lang ko") == _limit("EN-GB", "JA, DE, FR")
+    assert "Unsupported language" in await say(commands, "/lang xx")  # still validated first
+    # the next UTC day the count starts again, from the language the day begins with (EN-GB: none)
+    commands.clock.now += timedelta(days=1)  # type: ignore[attr-defined]
+    for code in ("KO", "ZH-HANS", "IT"):
+        assert (await say(commands, f"/lang {code}")).startswith(t(code, "bot_lang_set", language=code))
+    assert await _language(commands) == ("IT", ("KO", "ZH-HANS", "IT"))
+    assert await say(commands, "/lang pl") == _limit("IT", "KO, ZH-HANS, IT")
+
+
+def restarted(commands: Commands, **options: Any) -> Commands:
+    """New ``Commands`` over the same database and services: a restart (with ``options`` changed)."""
+    return Commands(
+        db=commands.db,
+        digests=commands.digests,
+        taxonomy=commands.taxonomy,
+        defaults=commands.defaults,
+        clock=commands.clock,
+        **options,
+    )
+
+
+async def test_lang_allowance_counts_the_days_first_language_and_survives_a_restart(
+    commands: Commands,
+) -> None:
+    group = Caller("telegram", "-1009", "supergroup", title="Group")  # starts in ZH-HANS (the default)
+    assert "JA" in await say(commands, "/lang ja", group)
+    assert "DE" in await say(commands, "/lang de", group)
+    assert await say(commands, "/lang fr", group) == _limit("DE", "ZH-HANS, JA, DE")
+    # a restart: new Commands over the same database keep today's count
+    again = restarted(commands, languages_per_day=3)
+    assert await say(again, "/lang fr", group) == _limit("DE", "ZH-HANS, JA, DE")
+    assert "ZH-HANS" in await say(again, "/lang zh", group)
+    # a bigger allowance (the setting changed across the restart) applies at once
+    bigger = restarted(commands, languages_per_day=4)
+    assert "FR" in await say(bigger, "/lang fr", group)
+    assert await say(bigger, "/lang ko", group) == _limit("FR", "ZH-HANS, JA, DE, FR", count=4)
+
+
+async def test_concurrent_lang_commands_cannot_both_pass(commands: Commands) -> None:
+    await say(commands, "/lang ja")
+    await say(commands, "/lang de")  # EN-US, then JA and DE: one left
+    fr, ko = await asyncio.gather(say(commands, "/lang fr"), say(commands, "/lang ko"))
+    language, used = await _language(commands)
+    assert used == ("JA", "DE", language)
+    won, lost = (fr, ko) if language == "FR" else (ko, fr)
+    assert language in won
+    # the other one was refused (in the language the chat had when its command began)
+    assert lost in {_limit(current, f"JA, DE, {language}") for current in ("DE", language)}
+
+
+def test_languages_per_chat_per_day_setting() -> None:
+    assert Settings(_env_file=None).languages_per_chat_per_day == 3  # type: ignore[call-arg]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LANGUAGES_PER_CHAT_PER_DAY", "5")
+        assert Settings(_env_file=None).languages_per_chat_per_day == 5  # type: ignore[call-arg]
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None, languages_per_chat_per_day=0)  # type: ignore[call-arg]
+
+
+# -- new subscriptions are announced (the scheduler harvests them at once) ----------------------------------
+
+
+async def test_subscribing_calls_on_subscribed_with_the_new_categories(
+    commands: Commands, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[list[str]] = []
+
+    async def record(categories: Sequence[str]) -> None:
+        calls.append(list(categories))
+
+    commands.on_subscribed = record
+    await say(commands, "/subscribe cs.LG stat.ML")
+    await say(commands, "/subscribe cs.LG hep-th")  # only what is new
+    await say(commands, "/subscribe cs.LG")  # nothing new: not called
+    await say(commands, "/unsubscribe hep-th")
+    await commands.callback(PRIVATE, "cat:t:math.NA", is_admin=yes)  # the picker subscribes ...
+    await commands.callback(PRIVATE, "cat:t:math.NA", is_admin=yes)  # ... and unsubscribes
+    assert calls == [["cs.LG", "stat.ML"], ["hep-th"], ["math.NA"]]
+
+    async def broken(categories: Sequence[str]) -> None:
+        raise RuntimeError("scheduler on fire")
+
+    commands.on_subscribed = broken
+    assert "Subscribed: q-bio.NC." in await say(commands, "/subscribe q-bio.NC")  # the command succeeds
+    assert "q-bio.NC" in await subscriptions(commands)
+    assert any("on_subscribed" in r.getMessage() and r.exc_info for r in caplog.records)

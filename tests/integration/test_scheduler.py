@@ -3,6 +3,7 @@ the fake arXiv, the real python-telegram-bot ``Bot`` against the fake Bot API, S
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from telegram import Bot
 
+from arxiv_digest.bot.commands import Caller
 from arxiv_digest.bot.delivery import Deliverer
 from arxiv_digest.bot.runtime import Runtime, open_runtime
 from arxiv_digest.bot.scheduler import Scheduler
@@ -20,8 +22,13 @@ from arxiv_digest.bot.settings import Settings
 from arxiv_digest.bot.telegram.sink import TelegramSink
 from arxiv_digest.storage.db import AlreadyRunning, Database, InstanceLock
 from arxiv_digest.storage.models import Chat
-from arxiv_digest.storage.repositories import ChatRepository, LedgerRepository, SubscriptionRepository
-from tests.fakes.arxiv_server import FakeArxiv, feed_path_key
+from arxiv_digest.storage.repositories import (
+    AnnouncementRepository,
+    ChatRepository,
+    LedgerRepository,
+    SubscriptionRepository,
+)
+from tests.fakes.arxiv_server import FakeArxiv, ScriptedResponse, feed_path_key
 from tests.fakes.telegram_server import ApiError, FakeTelegram
 
 TOKEN = "777:scheduler-token"
@@ -340,7 +347,8 @@ async def _deliver_until_failure(world: World, *, succeed: int) -> Any:
         world.tg.clear_injected()
 
 
-async def test_repeated_failures_deactivate_the_chat_and_tell_the_owner(world: World) -> None:
+async def fail_chat_five_times(world: World) -> None:
+    """Chat 5's deliveries fail (400) at five delivery runs in a row, each past the backoff of the last."""
     await world.chat(5, title="Flaky")
     await world.scheduler.harvest_tick()
     world.clock.now = datetime(2026, 9, 24, 9, tzinfo=UTC)
@@ -348,6 +356,10 @@ async def test_repeated_failures_deactivate_the_chat_and_tell_the_owner(world: W
     for _ in range(5):
         await world.scheduler.deliver_tick()
         world.clock.now += timedelta(hours=2)  # past each backoff
+
+
+async def test_repeated_failures_deactivate_the_chat_and_tell_the_owner(world: World) -> None:
+    await fail_chat_five_times(world)
     async with world.runtime.db.session() as s:
         chat = await ChatRepository(s).get("telegram", "5")
     assert chat is not None
@@ -355,6 +367,28 @@ async def test_repeated_failures_deactivate_the_chat_and_tell_the_owner(world: W
     assert len(world.notices) == 1
     assert "telegram:5" in world.notices[0]
     assert "5 failed deliveries" in world.notices[0]
+
+
+async def test_a_deactivated_chat_is_left_alone_until_it_comes_back(world: World) -> None:
+    await fail_chat_five_times(world)
+    sent = len(world.tg.recorded("sendMessage"))
+    for _ in range(5):  # deactivated: its pending digest is not tried again, the owner told once
+        report = await world.scheduler.deliver_tick()
+        assert (report.delivered, report.failed) == (0, 0)
+        world.clock.now += timedelta(hours=2)
+    assert len(world.tg.recorded("sendMessage")) == sent
+    assert len(world.notices) == 1
+
+    world.tg.clear_injected()
+    async with world.runtime.db.session() as s:  # /start reactivates it: the pending digest goes out
+        repo = ChatRepository(s)
+        chat = await repo.get("telegram", "5")
+        assert chat is not None
+        await repo.update(chat.id, gone_at=None, failures=0)
+        await s.commit()
+    report = await world.scheduler.deliver_tick()
+    assert report.delivered == 1
+    assert world.digests_in(5) == ["2026-09-24"]
 
 
 async def test_an_outage_of_telegram_is_not_held_against_the_chats(world: World) -> None:
@@ -444,3 +478,242 @@ async def test_graceful_stop_finishes_the_message_in_flight_and_resumes_later(wo
     assert len(world.tg.recorded("sendMessage")) == planned  # every message once: no duplicate
     for key in range(1, 6):
         assert sorted(world.footnote_refs(key)) == [1, 2, 3, 4]
+
+
+# -- new subscriptions are served at once -------------------------------------------------------------------
+
+UNION_PATH = "/rss/cs.AI+cs.CL+cs.LG+stat.ML"  # as the client asks for it (sorted)
+NEW_PAPER = "2609.99001"
+
+
+def _rss(day: date, papers: list[tuple[str, str, tuple[str, ...]]]) -> bytes:
+    """A feed of ``day`` (RSS, as arXiv serves it) with one new submission per (id, title, categories)."""
+    stamp = datetime.combine(day, datetime.min.time()).strftime("%a, %d %b %Y") + " 00:00:00 -0400"
+    items = "".join(
+        f"""
+    <item>
+      <title>{title}</title>
+      <link>https://arxiv.org/abs/{pid}</link>
+      <description>arXiv:{pid}v1 Announce Type: new
+Abstract: We study {title.lower()} and prove that it converges. Experiments confirm the rate.</description>
+      <guid isPermaLink="false">oai:arXiv.org:{pid}v1</guid>
+      {"".join(f"<category>{c}</category>" for c in categories)}
+      <pubDate>{stamp}</pubDate>
+      <arxiv:announce_type>new</arxiv:announce_type>
+      <dc:creator>A. Author</dc:creator>
+    </item>"""
+        for pid, title, categories in papers
+    )
+    return f"""<?xml version='1.0' encoding='UTF-8'?>
+<rss xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns:dc="http://purl.org/dc/elements/1.1/" version="2.0">
+  <channel>
+    <title>updates on arXiv.org</title>
+    <link>http://rss.arxiv.org/rss/</link>
+    <description>updates on the arXiv.org e-print archive.</description>
+    <pubDate>{stamp}</pubDate>{items}
+  </channel>
+</rss>
+""".encode()
+
+
+OC_FEED = _rss(DAY, [(NEW_PAPER, "Convex relaxations of optimal control", ("math.OC", "eess.SY"))])
+OC_CALLER = Caller("telegram", "1", "private", user_language="en")
+
+
+async def _yes() -> bool:
+    return True
+
+
+async def _say(world: World, text: str, caller: Caller = OC_CALLER) -> str:
+    name, _, args = text.lstrip("/").partition(" ")
+    return (await world.runtime.commands.handle(caller, name, args, is_admin=_yes)).text
+
+
+async def _woken(world: World) -> None:
+    """Wait for the harvests woken by subscriptions."""
+    await asyncio.gather(*world.scheduler._wake_tasks)
+
+
+def _feed_paths(world: World) -> list[str]:
+    return [r.path for r in world.arxiv.feed_requests]
+
+
+async def _rows(world: World, day: date = DAY) -> list[tuple[str, str]]:
+    async with world.runtime.db.session() as s:
+        pairs = await AnnouncementRepository(s).for_date(day)
+    return [(category, ann.paper.arxiv_id) for category, ann in pairs]
+
+
+@pytest.fixture
+def woken(world: World) -> World:
+    """The world with the commands wired to the scheduler, as the runtime does."""
+    world.runtime.commands.on_subscribed = world.scheduler.subscribed
+    world.arxiv.set_feed("/rss/math.OC", OC_FEED)
+    return world
+
+
+async def test_a_new_category_is_harvested_at_once_on_subscribe(woken: World) -> None:
+    world = woken
+    await world.chat(99)  # another chat's categories: today's batch is stored
+    await world.scheduler.harvest_tick()
+    assert _feed_paths(world) == [UNION_PATH]
+    before = await _rows(world)
+    world.clock.now = datetime(2026, 9, 24, 10, tzinfo=UTC)
+
+    assert "Subscribed: math.OC." in await _say(world, "/subscribe math.OC")
+    await _woken(world)
+
+    assert _feed_paths(world) == [UNION_PATH, "/rss/math.OC"]  # only the new category, at once
+    rows = await _rows(world)
+    assert rows[: len(before)] == before  # nothing stored before was touched or repeated
+    assert rows[len(before) :] == [("math.OC", NEW_PAPER)]
+    assert "1 of 5 categories" in world.scheduler.last_harvest
+    # covered now: neither the next tick nor another subscriber fetches anything
+    await world.scheduler.harvest_tick()
+    await _say(world, "/subscribe math.OC", Caller("telegram", "2", "private"))
+    await _woken(world)
+    assert _feed_paths(world) == [UNION_PATH, "/rss/math.OC"]
+
+
+async def test_a_category_without_papers_in_the_union_feed_is_covered(woken: World) -> None:
+    world = woken
+    await world.chat(99)
+    await world.scheduler.harvest_tick()  # cs.CL is in the feed, with no paper of its own
+    assert all(category != "cs.CL" for category, _ in await _rows(world))
+    async with world.runtime.db.session() as s:
+        assert await AnnouncementRepository(s).covered(["cs.CL"], DAY) == {"cs.CL"}
+    assert "Subscribed: cs.CL." in await _say(world, "/subscribe cs.CL")
+    assert world.scheduler._wake_tasks == set()  # nothing to wake
+    assert await world.scheduler.harvest_tick() is None
+    assert _feed_paths(world) == [UNION_PATH]
+
+
+async def test_no_second_harvest_while_one_runs(woken: World) -> None:
+    world = woken
+    await world.chat(99)
+    union = world.arxiv.feeds[feed_path_key(FEED_PATH)]
+    world.arxiv.enqueue(UNION_PATH, ScriptedResponse(body=union, delay=1.0))  # a slow feed
+    world.arxiv.set_feed("/rss/hep-th+math.OC", OC_FEED)
+    tick = asyncio.create_task(world.scheduler.harvest_tick())
+    await world.tg.wait_for(lambda: bool(world.arxiv.feed_requests), timeout=5)
+    # two chats subscribe while that harvest runs: one harvest is queued behind it, for both
+    await _say(world, "/subscribe math.OC")
+    await _say(world, "/subscribe hep-th", Caller("telegram", "2", "private"))
+    assert len(world.scheduler._wake_tasks) == 1
+    assert not tick.done()
+    assert _feed_paths(world) == [UNION_PATH]
+    await tick
+    await _woken(world)
+    assert _feed_paths(world) == [UNION_PATH, "/rss/hep-th+math.OC"]  # one feed for both new categories
+    assert world.arxiv.max_in_flight == 1  # never two requests, so never two harvests, at once
+    assert ("math.OC", NEW_PAPER) in await _rows(world)
+
+
+async def test_a_new_subscriber_gets_todays_digest_at_a_push_time_two_minutes_ahead(woken: World) -> None:
+    world = woken
+    await world.chat(99)
+    await world.scheduler.harvest_tick()
+    world.clock.now = datetime(2026, 9, 24, 10, 0, 20, tzinfo=UTC)  # the batch appeared six hours ago
+    await _say(world, "/subscribe math.OC")
+    await _woken(world)
+    reply = await _say(world, "/time 10:02")
+    assert "Next digest: 2026-09-24 Thu 10:02 (UTC)" in reply
+    async with world.runtime.db.session() as s:
+        chat = await ChatRepository(s).get("telegram", "1")
+    assert chat is not None
+    assert chat.start_day == DAY
+
+    world.clock.now = datetime(2026, 9, 24, 10, 1, 59, tzinfo=UTC)
+    await world.scheduler.deliver_tick()
+    assert world.tg.sent(1) == []  # not before
+    world.clock.now = datetime(2026, 9, 24, 10, 2, tzinfo=UTC)
+    await world.scheduler.deliver_tick()
+    sent = world.tg.sent(1)
+    assert sent[0]["text"].startswith("math.OC · 2026-09-24")
+    assert any(NEW_PAPER in m["text"] for m in sent)
+    for minutes in (1, 30, 600):  # once
+        world.clock.now = datetime(2026, 9, 24, 10, 2, tzinfo=UTC) + timedelta(minutes=minutes)
+        await world.scheduler.deliver_tick()
+    assert len(world.tg.sent(1)) == len(sent)
+
+
+async def test_a_push_time_during_the_harvest_waits_for_it(woken: World) -> None:
+    """The push time comes while the new category is being fetched: the day is not consumed without it."""
+    world = woken
+    await world.chat(99)
+    await world.scheduler.harvest_tick()
+    world.clock.now = datetime(2026, 9, 24, 10, 0, tzinfo=UTC)
+    await _say(world, "/time 10:01")
+    world.arxiv.enqueue("/rss/math.OC", ScriptedResponse(body=OC_FEED, delay=1.0))
+    await _say(world, "/subscribe math.OC")
+    world.clock.now = datetime(2026, 9, 24, 10, 1, tzinfo=UTC)
+    await world.scheduler.deliver_tick()
+    async with world.runtime.db.session() as s:
+        chat = await ChatRepository(s).get("telegram", "1")
+        assert chat is not None
+        assert await LedgerRepository(s).scheduled_days(chat.id) == set()  # not planned, not consumed
+    assert world.tg.sent(1) == []
+    await _woken(world)
+    await world.scheduler.deliver_tick()
+    assert any(NEW_PAPER in m["text"] for m in world.tg.sent(1))
+
+
+async def test_feed_keys_that_differ_between_ticks_keep_stale_and_fresh_apart(woken: World) -> None:
+    """Thursday: the union, then math.OC alone. Friday: one feed for all five, which arXiv has not switched
+    yet: stale, though that key was never checked; then the fresh batch."""
+    world = woken
+    await world.chat(99)
+    await world.scheduler.harvest_tick()
+    await _say(world, "/subscribe math.OC")
+    await _woken(world)
+    thursday = await _rows(world)
+    five = "/rss/cs.AI+cs.CL+cs.LG+math.OC+stat.ML"
+    union = world.arxiv.feeds[feed_path_key(FEED_PATH)]
+    world.arxiv.set_feed(five, union)  # Thursday's papers still
+
+    world.clock.now = datetime(2026, 9, 25, 6, tzinfo=UTC)
+    status = await world.scheduler.harvest_tick()
+    assert status is not None
+    assert status.value == "stale"
+    assert "stale" in world.scheduler.last_harvest
+    assert _feed_paths(world)[-1] == five
+    assert await world.runtime.digests.stored_dates() == [DAY]
+    assert await _rows(world) == thursday  # nothing duplicated
+    status = await world.scheduler.harvest_tick()  # the same key again: stale by its fingerprint
+    assert status is not None
+    assert status.value == "stale"
+
+    world.arxiv.set_feed(five, _shifted_feed(world.arxiv, DAY, date(2026, 9, 25)))
+    status = await world.scheduler.harvest_tick()
+    assert status is not None
+    assert status.value == "fresh"
+    assert await world.runtime.digests.stored_dates() == [DAY, date(2026, 9, 25)]
+    assert await _rows(world) == thursday
+    requests = len(world.arxiv.feed_requests)
+    await world.scheduler.harvest_tick()
+    assert len(world.arxiv.feed_requests) == requests  # all five covered for Friday
+
+
+async def test_pretranslation_is_for_the_chats_that_will_get_the_day(world: World) -> None:
+    """After a partial harvest, chats that already had the day are not translated for again."""
+    translated: list[tuple[str, list[str]]] = []
+    real = world.runtime.digests.translate
+
+    async def spy(papers: Any, language: str) -> Any:
+        translated.append((language, sorted(p.arxiv_id for p in papers)))
+        return await real(papers, language)
+
+    world.runtime.digests.translate = spy  # type: ignore[method-assign]
+    world.runtime.commands.on_subscribed = world.scheduler.subscribed
+    # cs.LG as well as math.OC: the new paper is cross-listed there
+    world.arxiv.set_feed("/rss/math.OC", _rss(DAY, [(NEW_PAPER, "Control", ("math.OC", "cs.LG"))]))
+    await world.chat(98, language="DE")
+    await world.scheduler.harvest_tick()
+    world.clock.now = datetime(2026, 9, 24, 9, tzinfo=UTC)
+    await world.scheduler.deliver_tick()  # chat 98 has had Thursday
+    translated.clear()
+    await _say(world, "/lang ja")
+    await _say(world, "/subscribe math.OC")
+    await _woken(world)
+    assert [language for language, _ in translated] == ["JA"]  # not DE: chat 98 has had the day
+    assert NEW_PAPER in translated[0][1]

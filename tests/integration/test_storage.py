@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -23,6 +24,7 @@ from arxiv_digest.storage.models import FeedCheck
 from arxiv_digest.storage.repositories import (
     AnnouncementRepository,
     ChatRepository,
+    LedgerRepository,
     PaperRepository,
     SubscriptionRepository,
     TranslationCacheRepository,
@@ -82,7 +84,7 @@ async def test_upgrade_creates_every_table_and_is_idempotent(empty_database: Dat
     db = empty_database
     assert await db.current_revision() is None
     await db.upgrade()
-    assert await db.current_revision() == head_revision() == "0003_deepl_usage"
+    assert await db.current_revision() == head_revision() == "0004_language_allowance"
     async with db.engine.connect() as conn:
         names, diff = await conn.run_sync(_inspect_schema)
     assert ALL_TABLES | {"alembic_version"} <= names
@@ -93,6 +95,28 @@ async def test_upgrade_creates_every_table_and_is_idempotent(empty_database: Dat
     async with db.engine.connect() as conn:
         count = (await conn.exec_driver_sql("SELECT count(*) FROM alembic_version")).scalar_one()
     assert count == 1
+
+
+async def test_0004_gives_existing_chats_an_empty_language_allowance(empty_database: Database) -> None:
+    db = empty_database
+    await db.upgrade("0003_deepl_usage")
+    async with db.engine.begin() as conn:
+        await conn.execute(
+            tables.chats.insert().values(
+                platform="telegram",
+                chat_key="1",
+                language="JA",
+                timezone="UTC",
+                push_time="08:00",
+                created_at=T0,
+                updated_at=T0,
+            )
+        )
+    await db.upgrade()
+    async with db.session() as s:
+        chat = await ChatRepository(s).get("telegram", "1")
+    assert chat is not None
+    assert (chat.language, chat.language_day, chat.languages_used) == ("JA", None, ())
 
 
 async def test_sqlite_file_uses_wal_and_pragmas(tmp_path: Path) -> None:
@@ -131,6 +155,9 @@ async def test_sqlite_in_memory_works_without_wal() -> None:
         ("postgresql://u@db/app", "postgresql+asyncpg://u@db/app"),
         ("postgresql+asyncpg://u@db/app", "postgresql+asyncpg://u@db/app"),
         ("postgresql://u@db/app?sslmode=require", "postgresql+asyncpg://u@db/app?ssl=require"),
+        # a value without a scheme is the path of a SQLite file
+        ("./data/other.db", "sqlite+aiosqlite:///./data/other.db"),
+        ("/srv/arxiv digest/x.db", "sqlite+aiosqlite:////srv/arxiv digest/x.db"),
     ],
 )
 def test_urls_are_normalised_to_async_drivers(given: str, expected: str) -> None:
@@ -138,7 +165,7 @@ def test_urls_are_normalised_to_async_drivers(given: str, expected: str) -> None
 
 
 @pytest.mark.parametrize(
-    "url", ["mysql://u:hunter2@db/app", "postgresql+psycopg2://u:hunter2@db/app", "not a url"]
+    "url", ["mysql://u:hunter2@db/app", "postgresql+psycopg2://u:hunter2@db/app", "://u:hunter2@db/app"]
 )
 def test_unsupported_url_is_storage_unavailable(url: str) -> None:
     with pytest.raises(StorageUnavailable) as info:
@@ -371,6 +398,48 @@ async def test_feed_check_upsert_and_empty_batch(database: Database) -> None:
     assert await _count(database, tables.announcements) == 0
 
 
+async def test_coverage_by_feed_checks_and_stored_rows(database: Database) -> None:
+    """A category is covered for a day when a check of a feed including it recorded that day, even with no
+    paper of its own in that feed; or when rows of that day are stored under it."""
+    a = paper("2403.30001", categories=("cs.LG",))
+    async with database.session() as s:
+        repo = AnnouncementRepository(s)
+        assert await repo.covered(["cs.LG"], DAY1) == set()
+        assert await repo.covered([], DAY1) == set()
+        # a non-empty feed of three categories, with papers in cs.LG only
+        await repo.save_batch(
+            batch(["cs.CL", "cs.LG", "stat.ML"], [(a, AnnounceType.NEW)]),
+            feed_key="cs.CL+cs.LG+stat.ML",
+            checked_at=T0,
+        )
+        await repo.record_check("math.OC", checked_at=T0, announced_on=None, fingerprint="e", count=0)
+        await repo.record_check("hep-th@api", checked_at=T0, announced_on=DAY1, fingerprint="h", count=2)
+        await s.commit()
+        wanted = ["cs.CL", "cs.LG", "stat.ML", "math.OC", "hep-th", "cs.AI"]
+        assert await repo.covered(wanted, DAY1) == {"cs.CL", "cs.LG", "stat.ML", "hep-th"}
+        assert await repo.covered(wanted, DAY2) == set()  # another day
+        # the feed's record overwritten by a later (empty) check: the stored rows still cover cs.LG
+        await repo.record_check(
+            "cs.CL+cs.LG+stat.ML", checked_at=T0, announced_on=None, fingerprint="e", count=0
+        )
+        await s.commit()
+        assert await repo.covered(wanted, DAY1) == {"cs.LG", "hep-th"}
+
+
+async def test_chats_scheduled_on_a_day(database: Database) -> None:
+    async with database.session() as s:
+        chats, ledger = ChatRepository(s), LedgerRepository(s)
+        one = await chats.ensure("telegram", "1", language="EN", timezone="UTC", push_time="08:00")
+        two = await chats.ensure("telegram", "2", language="EN", timezone="UTC", push_time="08:00")
+        await ledger.create(one.id, DAY1, scheduled=True, language="EN", papers=0, messages=(), now=T0)
+        await ledger.create(two.id, DAY1, scheduled=False, language="EN", papers=0, messages=(), now=T0)
+        await ledger.create(two.id, DAY2, scheduled=True, language="EN", papers=0, messages=(), now=T0)
+        await s.commit()
+        assert await ledger.chats_scheduled_on(DAY1) == {one.id}  # /digest deliveries do not count
+        assert await ledger.chats_scheduled_on(DAY2) == {two.id}
+        assert await ledger.chats_scheduled_on(date(2025, 3, 5)) == set()
+
+
 # -------------------------------------------------------------------------------------------- translations
 
 
@@ -456,6 +525,78 @@ async def test_chat_ensure_update_and_mark_gone(database: Database) -> None:
     assert gone is not None
     assert gone.gone_at == T0 + timedelta(days=1)
     assert gone.keywords == ("diffusion", "LLM")
+
+
+async def _switch(
+    db: Database, chat_id: int, language: str, day: date, limit: int = 3
+) -> tuple[bool, tuple[str, ...]]:
+    async with db.session() as s:
+        result = await ChatRepository(s).switch_language(chat_id, language, day=day, limit=limit)
+        if result[0]:
+            await s.commit()
+    return result
+
+
+async def test_language_allowance_per_utc_day(database: Database) -> None:
+    async with database.session() as s:
+        chat = await ChatRepository(s).ensure(
+            "telegram", "7", language="ZH-HANS", timezone="UTC", push_time="08:00"
+        )
+        await s.commit()
+    assert (chat.language_day, chat.languages_used) == (None, ())
+    # the language the day began with counts: two more, then the cap
+    assert await _switch(database, chat.id, "JA", DAY1) == (True, ("ZH-HANS", "JA"))
+    assert await _switch(database, chat.id, "DE", DAY1) == (True, ("ZH-HANS", "JA", "DE"))
+    assert await _switch(database, chat.id, "FR", DAY1) == (False, ("ZH-HANS", "JA", "DE"))
+    async with database.session() as s:
+        stored = await ChatRepository(s).get_by_id(chat.id)
+    assert stored is not None
+    assert (stored.language, stored.language_day, stored.languages_used) == (
+        "DE",
+        DAY1,
+        ("ZH-HANS", "JA", "DE"),
+    )
+    # back to one used today, and English (any variant): free
+    assert await _switch(database, chat.id, "ZH-HANS", DAY1) == (True, ("ZH-HANS", "JA", "DE"))
+    assert await _switch(database, chat.id, "EN-GB", DAY1) == (True, ("ZH-HANS", "JA", "DE"))
+    assert await _switch(database, chat.id, "EN-US", DAY1) == (True, ("ZH-HANS", "JA", "DE"))
+    assert await _switch(database, chat.id, "FR", DAY1) == (False, ("ZH-HANS", "JA", "DE"))
+    assert await _switch(database, chat.id, "JA", DAY1) == (True, ("ZH-HANS", "JA", "DE"))
+    # a new UTC day: only the language it begins with (JA) is used
+    assert await _switch(database, chat.id, "FR", DAY2) == (True, ("JA", "FR"))
+    assert await _switch(database, chat.id, "KO", DAY2) == (True, ("JA", "FR", "KO"))
+    assert await _switch(database, chat.id, "DE", DAY2) == (False, ("JA", "FR", "KO"))
+    # a day begun in English has nothing used yet
+    assert await _switch(database, chat.id, "EN-US", DAY2) == (True, ("JA", "FR", "KO"))
+    day3 = date(2025, 3, 5)
+    assert await _switch(database, chat.id, "DE", day3, limit=1) == (True, ("DE",))
+    assert await _switch(database, chat.id, "FR", day3, limit=1) == (False, ("DE",))
+    with pytest.raises(LookupError):
+        await _switch(database, 99999, "DE", DAY1)
+
+
+async def test_concurrent_language_switches_cannot_both_take_the_last_one(database: Database) -> None:
+    async with database.session() as s:
+        chat = await ChatRepository(s).ensure(
+            "telegram", "8", language="ZH-HANS", timezone="UTC", push_time="08:00"
+        )
+        await s.commit()
+
+    async def switch(language: str) -> bool:
+        async with database.session() as s:
+            allowed, _ = await ChatRepository(s).switch_language(chat.id, language, day=DAY1, limit=2)
+            await asyncio.sleep(0.2)  # hold the transaction open: the other switch overlaps it
+            if allowed:
+                await s.commit()
+        return allowed
+
+    results = await asyncio.gather(switch("JA"), switch("DE"))
+    assert sorted(results) == [False, True]
+    async with database.session() as s:
+        stored = await ChatRepository(s).get_by_id(chat.id)
+    assert stored is not None
+    assert len(stored.languages_used) == 2
+    assert stored.language == stored.languages_used[-1]
 
 
 async def test_chat_migrate_rekeys_or_merges(database: Database) -> None:

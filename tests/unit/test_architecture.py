@@ -1,6 +1,7 @@
-"""The layers of DESIGN.md, enforced by walking every module's imports: ``papers`` <- ``formatters``,
-``storage`` <- ``bot``; nothing imports ``bot``; ``papers`` and ``formatters`` import no SQLAlchemy,
-telegram or discord; ORM code stays in ``storage``; no module but the settings reads the environment."""
+"""The layers of docs/ARCHITECTURE.md, enforced by walking every module's imports: ``papers`` <-
+``formatters``, ``storage`` <- ``bot``; nothing imports ``bot``; ``papers`` and ``formatters`` import no
+SQLAlchemy, telegram or discord; ORM code stays in ``storage``; no module but the settings reads the
+environment."""
 
 from __future__ import annotations
 

@@ -69,3 +69,10 @@ def test_push_time_in_a_dst_gap_moves_forward() -> None:
 def test_naive_now_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         next_push(datetime(2026, 1, 1), time(9), "UTC")
+
+
+def test_format_local_in_the_chat_language() -> None:
+    at = utc(2026, 11, 27, 1)  # a Friday
+    ja = ("月", "火", "水", "木", "金", "土", "日")
+    assert format_local(at, "Asia/Tokyo", ja) == "2026-11-27 金 10:00 (Asia/Tokyo)"
+    assert format_local(at, "UTC") == "2026-11-27 Fri 01:00 (UTC)"  # not the process locale's %a

@@ -4,7 +4,7 @@
     arxiv-digest paper ID [--lang CODE]
     arxiv-digest run
     arxiv-digest db upgrade
-    arxiv-digest bench summary [FILE]
+    arxiv-digest bench summary FILE
 
 The digest goes to stdout; progress and notices to stderr. Expected failures print one line and a hint and
 exit non-zero, never a traceback.
@@ -41,7 +41,6 @@ logger = logging.getLogger("arxiv_digest.cli")
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
-DEFAULT_CORPUS = Path("../shared/fixtures/corpus/cn_chat_arxiv_3000.jsonl")
 
 
 class CliError(Exception):
@@ -78,13 +77,25 @@ def _iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a date (use YYYY-MM-DD)") from None
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 paper``, ``2 papers``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="arxiv-digest", description="arXiv announcements, translated.")
     parser.add_argument("--version", action="version", version=f"arxiv-digest {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="more progress on stderr")
+    # -v is also accepted after the subcommand (``digest cs.LG -v``); SUPPRESS keeps the first one given
+    verbose = _Parser(add_help=False)
+    verbose.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="more progress on stderr"
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    d = sub.add_parser("digest", help="print the latest (or a given day's) announcements as a digest")
+    d = sub.add_parser(
+        "digest", parents=[verbose], help="print the latest (or a given day's) announcements as a digest"
+    )
     d.add_argument("categories", nargs="+", metavar="CATEGORY", help="e.g. cs.LG stat.ML, or an archive: cs")
     d.add_argument("--lang", help="DeepL target: ZH-HANS, JA, DE, EN-US, … (default: DEFAULT_LANGUAGE)")
     d.add_argument("--format", choices=["markdown"], default="markdown")
@@ -94,35 +105,32 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--no-replacements", action="store_true", help="leave out replaced (revised) papers")
     d.add_argument("--keyword", action="append", default=[], help="keep papers mentioning this (repeatable)")
 
-    p = sub.add_parser("paper", help="print one paper as a footnote")
+    p = sub.add_parser("paper", parents=[verbose], help="print one paper as a footnote")
     p.add_argument("id", metavar="ID", help="2403.19243, 2403.19243v2, arXiv:…, a URL, hep-th/9901001")
     p.add_argument("--lang", help="DeepL target language (default: DEFAULT_LANGUAGE)")
 
-    sub.add_parser("run", help="run the Telegram bot (TELEGRAM_BOT_TOKEN) until interrupted")
+    sub.add_parser(
+        "run", parents=[verbose], help="run the Telegram bot (TELEGRAM_BOT_TOKEN) until interrupted"
+    )
 
-    db = sub.add_parser("db", help="database maintenance")
+    db = sub.add_parser("db", parents=[verbose], help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
-    db_sub.add_parser("upgrade", help="create or upgrade the tables (done automatically on first use)")
+    db_sub.add_parser(
+        "upgrade", parents=[verbose], help="create or upgrade the tables (done automatically on first use)"
+    )
 
-    b = sub.add_parser("bench", help="benchmarks")
+    b = sub.add_parser("bench", parents=[verbose], help="benchmarks")
     b_sub = b.add_subparsers(dest="bench_command", required=True, parser_class=_Parser)
-    bs = b_sub.add_parser("summary", help="score the one-sentence summary against a corpus (ROUGE-L F1)")
-    bs.add_argument("file", nargs="?", type=Path, default=DEFAULT_CORPUS, metavar="FILE")
-    bf = b_sub.add_parser(
-        "fanout",
-        help="deliver one digest to many chats against the fake Bot API's flood limits (source checkout)",
+    bs = b_sub.add_parser(
+        "summary", parents=[verbose], help="score the one-sentence summary against a corpus (ROUGE-L F1)"
     )
-    bf.add_argument("--chats", type=_positive_int, default=1000, help="chats in all (default 1000)")
-    bf.add_argument("--groups", type=int, default=100, help="of which supergroups (default 100)")
-    bf.add_argument("--papers", type=_positive_int, default=30, help="papers in the digest (default 30)")
-    bf.add_argument(
-        "--scale",
-        type=float,
-        default=4.0,
-        help="Telegram's limits times this, the bot's too (default 4: about 5 minutes on 2 cores; "
-        "1: the real limits, about 20 minutes)",
+    bs.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        metavar="FILE",
+        help="JSON lines with title, abstract and a reference summary tldr_en",
     )
-    bf.add_argument("--concurrency", type=_positive_int, default=50, help="chats served at once (default 50)")
     return parser
 
 
@@ -204,6 +212,8 @@ async def _cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
 
     taxonomy = load_taxonomy()
     categories = taxonomy.resolve_many(args.categories)
+    if not categories:
+        raise CliError("no category given (e.g. arxiv-digest digest cs.LG stat.ML)", EXIT_USAGE)
     language = normalize_language(args.lang) if args.lang else settings.default_language
     keywords = tuple(k.strip() for k in args.keyword if k.strip())
     for keyword in keywords:
@@ -253,7 +263,8 @@ async def _cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.write(render_digest(digest))
         sys.stdout.flush()
         print(
-            f"{len(digest.entries)} papers ({day}), {service.billed_characters} characters billed by DeepL.",
+            f"{plural(len(digest.entries), 'paper')} ({day}), "
+            f"{plural(service.billed_characters, 'character')} billed by DeepL.",
             file=sys.stderr,
         )
     return 0
@@ -286,41 +297,21 @@ async def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    if args.bench_command == "fanout":
-        return _cmd_bench_fanout(args)
     from ..papers.summary_bench import format_result, run_bench
 
-    path: Path = args.file
+    path: Path | None = args.file
+    if path is None:
+        raise CliError(
+            "bench summary needs a corpus FILE: JSON lines with title, abstract and a reference summary "
+            "tldr_en (the team's cn_chat_arxiv_3000.jsonl; see tests/fixtures/README.md)",
+            EXIT_USAGE,
+        )
     if not path.is_file():
         raise CliError(f"no such file: {path} (JSON lines with title, abstract and tldr_en)", EXIT_USAGE)
-    print(format_result(run_bench(path)))
-    return 0
-
-
-def _cmd_bench_fanout(args: argparse.Namespace) -> int:
-    import tempfile
-
-    from .bench_fanout import format_fanout, run_fanout
-
-    if not 0 <= args.groups <= args.chats:
-        raise CliError("--groups must be between 0 and --chats", EXIT_USAGE)
-    if not 0 < args.scale <= 1000:
-        raise CliError("--scale must be above 0 and at most 1000", EXIT_USAGE)
-    with tempfile.TemporaryDirectory(prefix="arxiv-digest-fanout-") as work:
-        try:
-            result = asyncio.run(
-                run_fanout(
-                    chats=args.chats,
-                    groups=args.groups,
-                    papers=args.papers,
-                    scale=args.scale,
-                    concurrency=args.concurrency,
-                    work_dir=Path(work),
-                )
-            )
-        except (RuntimeError, ValueError) as exc:
-            raise CliError(str(exc), EXIT_USAGE) from None
-    print(format_fanout(result))
+    try:
+        print(format_result(run_bench(path)))
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
     return 0
 
 
@@ -367,13 +358,20 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(f"arxiv-digest: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except StorageUnavailable as exc:
-        print(f"arxiv-digest: database unavailable ({exc}). Check DATABASE_URL.", file=sys.stderr)
+        print(f"arxiv-digest: database unavailable: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except ArxivDigestError as exc:
         print(f"arxiv-digest: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: one line for the user, the traceback with -v
+        logger.debug("unexpected error", exc_info=True)
+        print(
+            f"arxiv-digest: unexpected error ({type(exc).__name__}); run again with -v for details.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
     raise AssertionError(f"unhandled command {args.command!r}")
 
 

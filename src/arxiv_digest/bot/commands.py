@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -128,11 +128,17 @@ def split_args(text: str) -> list[str]:
     return [a for a in text.replace(",", " ").split() if a]
 
 
+# The words for on and off in every UI language (the bot shows "an"/"aus", "オン"/"オフ", "开"/"关", …).
+_ON = frozenset({"on", "yes", "true", "1", "开", "開", "an", "ein", "ja", "オン", "はい"})
+_OFF = frozenset({"off", "no", "false", "0", "关", "關", "aus", "nein", "オフ", "いいえ"})
+_CLEAR = _OFF | {"none", "clear"}  # "/keywords off", "/max off" and their translations
+
+
 def _on_off(text: str) -> bool | None:
     value = text.strip().lower()
-    if value in {"on", "yes", "true", "1", "开", "開"}:
+    if value in _ON:
         return True
-    if value in {"off", "no", "false", "0", "关", "關"}:
+    if value in _OFF:
         return False
     return None
 
@@ -149,6 +155,7 @@ class Commands:
         defaults: ChatDefaults,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         lookups_per_day: int = 50,
+        languages_per_day: int = 3,
     ) -> None:
         self.db = db
         self.digests = digests
@@ -156,8 +163,12 @@ class Commands:
         self.defaults = defaults
         self.clock = clock
         self.lookups_per_day = lookups_per_day
+        self.languages_per_day = max(1, languages_per_day)
         self.owner: tuple[str, str] | None = None  # (platform, chat key) allowed /stats
         self.stats: Callable[[], Awaitable[str]] | None = None
+        # told the categories a chat has just subscribed to (the scheduler harvests them at once when their
+        # current batch is not stored yet); its failures are logged, never the command's
+        self.on_subscribed: Callable[[Sequence[str]], Awaitable[None]] | None = None
 
     # -- entry points ----------------------------------------------------------------------------------------
 
@@ -196,12 +207,14 @@ class Commands:
                 return self._archive_menu(chat)
             async with self.db.session() as session:
                 subs = SubscriptionRepository(session)
+                added: list[str] = []
                 if category in await subs.list(chat.id):
                     await subs.remove(chat.id, [category])
                 else:
-                    await subs.add(chat.id, [category], now=self.clock())
+                    added = await subs.add(chat.id, [category], now=self.clock())
                 await self._track_start(session, chat)
                 await session.commit()
+            await self._subscribed(added)
             archive = self.taxonomy.archive_of(category)
             return await self._category_menu(chat, archive)
         return self._archive_menu(chat)
@@ -252,13 +265,27 @@ class Commands:
         elif not subscribed and current.start_day is not None:
             await ChatRepository(session).update(chat.id, start_day=None)
 
+    async def _subscribed(self, added: Sequence[str]) -> None:
+        """Tell ``on_subscribed`` about new subscriptions (committed); a failure there is only logged."""
+        if not added or self.on_subscribed is None:
+            return
+        try:
+            await self.on_subscribed(added)
+        except Exception:
+            logger.exception("on_subscribed(%s) failed", ", ".join(added))
+
     async def _categories(self, chat: Chat) -> list[str]:
         async with self.db.session() as session:
             return await SubscriptionRepository(session).list(chat.id)
 
+    def _utc_day(self) -> date:
+        return self.clock().astimezone(UTC).date()
+
     def _next_push_line(self, chat: Chat) -> str:
         when = next_push(self.clock(), parse_hhmm(chat.push_time), chat.timezone)
-        return t(chat.language, "bot_next_push", when=format_local(when, chat.timezone))
+        lang = chat.language
+        weekdays = [t(lang, f"weekday_{day}") for day in range(7)]
+        return t(lang, "bot_next_push", when=format_local(when, chat.timezone, weekdays))
 
     # -- commands ------------------------------------------------------------------------------------------
 
@@ -297,6 +324,7 @@ class Commands:
             added = await SubscriptionRepository(session).add(chat.id, resolved, now=self.clock())
             await self._track_start(session, chat)
             await session.commit()
+        await self._subscribed(added)
         lines = []
         if added:
             lines.append(t(lang, "bot_subscribed", categories=", ".join(added)))
@@ -383,7 +411,9 @@ class Commands:
         ]
         if archive_id not in {c.id for c in categories}:
             # single-category archives (hep-th) are their own category; bigger ones can be followed whole
-            whole = ("✓ " if archive_id in subscribed else "") + f"{archive_id} (all)"
+            whole = ("✓ " if archive_id in subscribed else "") + t(
+                lang, "bot_archive_all", archive=archive_id
+            )
             buttons.insert(0, Button(whole, f"{CALLBACK_PREFIX}:t:{archive_id}"))
         rows = [tuple(buttons[i : i + 3]) for i in range(0, len(buttons), 3)]
         rows.append((Button(t(lang, "bot_back"), f"{CALLBACK_PREFIX}:g"),))
@@ -416,7 +446,7 @@ class Commands:
         """Count a /paper lookup against the chat's daily allowance (UTC days, stored)."""
         async with self.db.session() as session:
             allowed = await ChatRepository(session).take_lookup(
-                chat.id, self.clock().date(), self.lookups_per_day
+                chat.id, self._utc_day(), self.lookups_per_day
             )
             await session.commit()
         return allowed
@@ -431,7 +461,16 @@ class Commands:
             new = normalize_language(text)
         except UnsupportedLanguage:
             return Reply(lang, t(lang, "bot_lang_bad", code=text[:20], codes=codes))
-        chat = await self._update(chat, language=new)
+        async with self.db.session() as session:
+            allowed, used = await ChatRepository(session).switch_language(
+                chat.id, new, day=self._utc_day(), limit=self.languages_per_day, now=self.clock()
+            )
+            if not allowed:  # nothing saved
+                return Reply(
+                    lang, t(lang, "bot_lang_limit", count=self.languages_per_day, languages=", ".join(used))
+                )
+            await session.commit()
+        chat = replace(chat, language=new)
         return Reply(new, "\n".join([t(new, "bot_lang_set", language=new), self._next_push_line(chat)]))
 
     async def _cmd_time(self, chat: Chat, args: str) -> Reply:
@@ -504,7 +543,7 @@ class Commands:
         if not text:
             current = ", ".join(chat.keywords) or t(lang, "bot_none")
             return Reply(lang, t(lang, "bot_keywords_usage", keywords=current))
-        if text.lower() in {"off", "none", "clear", "关"}:
+        if text.lower() in _CLEAR:
             await self._update(chat, keywords=())
             return Reply(lang, t(lang, "bot_keywords_off"))
         keywords = tuple(dict.fromkeys(" ".join(k.split()) for k in text.split(",") if k.strip()))
@@ -516,10 +555,10 @@ class Commands:
     async def _cmd_max(self, chat: Chat, args: str) -> Reply:
         lang = chat.language
         text = args.strip().lower()
-        if text in {"off", "none", "0"}:
+        if text in _CLEAR:
             await self._update(chat, max_papers=None)
             return Reply(lang, t(lang, "bot_max_off"))
-        if text.isdigit() and 1 <= int(text) <= MAX_PAPERS_LIMIT:
+        if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_PAPERS_LIMIT:  # not "²", "①"
             await self._update(chat, max_papers=int(text))
             return Reply(lang, t(lang, "bot_max_set", count=int(text)))
         state = str(chat.max_papers) if chat.max_papers is not None else t(lang, "bot_no_limit")

@@ -92,24 +92,41 @@ class DigestService:
         self.taxonomy = taxonomy
         self.clock = clock
         self.daily_budget = daily_budget
-        self.billed_characters = 0  # since start
+        self.billed_characters = 0  # since start, as DeepL confirmed them
+        self.uncertain_characters = 0  # since start, sent on attempts whose answer was lost (maybe billed)
         # one translation at a time per language: two chats asking for the same papers at once (commands run
-        # concurrently, beside the scheduled pre-translation) must not both miss the cache and bill twice
+        # concurrently, beside the scheduled pre-translation) must not both miss the cache and bill twice;
+        # under a daily budget one at a time over all languages, so that two cannot share out the same rest
         self._translating: dict[str, asyncio.Lock] = {}
+        self._budget_lock = asyncio.Lock()
 
     def _utc_day(self) -> date:
         return self.clock().astimezone(UTC).date()
 
     async def billed_today(self) -> int:
-        """DeepL characters billed this UTC day, by this process and the ones before it."""
+        """DeepL characters counted this UTC day, by this process and the ones before it: those DeepL
+        confirmed plus those sent on attempts whose answer was lost (DeepL may have billed them). The daily
+        budget is checked against this count."""
         async with self.db.session() as session:
             return await UsageRepository(session).billed_on(self._utc_day())
 
-    async def _count(self, billed: int) -> None:
-        self.billed_characters += billed
-        if billed > 0:  # no write for a digest served from the cache
+    async def _count(self, outcome: TranslationOutcome, language: str) -> None:
+        """Add what a translation counted (confirmed + uncertain) to today's count; nothing to write for a
+        translation served from the cache."""
+        self.billed_characters += outcome.billed_characters
+        self.uncertain_characters += outcome.uncertain_characters
+        counted = outcome.counted_characters
+        if outcome.uncertain_characters:  # the translator has warned; this says what the budget counts
+            logger.info(
+                "DeepL %s: %d characters confirmed and %d sent without an answer, %d counted today",
+                language,
+                outcome.billed_characters,
+                outcome.uncertain_characters,
+                counted,
+            )
+        if counted > 0:
             async with self.db.session() as session:
-                await UsageRepository(session).add(self._utc_day(), billed, now=self.clock())
+                await UsageRepository(session).add(self._utc_day(), counted, now=self.clock())
                 await session.commit()
 
     async def harvest(self, categories: Sequence[str]) -> HarvestResult:
@@ -279,6 +296,14 @@ class DigestService:
     async def translate(
         self, papers: Sequence[Paper], language: str
     ) -> tuple[dict[str, str], TranslationOutcome]:
+        """English summaries by paper id, and the translation of ``papers`` into ``language``.
+
+        With a daily budget, what is left of it today is handed to the translator, which translates whole
+        papers in the order given as far as it reaches (and DeepL's quota, when known) and leaves the rest
+        in English with a notice. Everything the call counted (confirmed and uncertain characters) is added
+        to today's count before the next translation of the language (of any language, under a budget)
+        starts.
+        """
         summaries: dict[str, str] = {}
         requests: list[TranslationRequest] = []
         for p in papers:
@@ -288,12 +313,17 @@ class DigestService:
             requests.append(TranslationRequest(p.arxiv_id, p.title, p.abstract, span))
         if is_english(language) or not requests or not self.translator.enabled:
             return summaries, TranslationOutcome({}, 0, None, None)
-        async with self._translating.setdefault(language, asyncio.Lock()):
+        lock = (
+            self._budget_lock
+            if self.daily_budget is not None
+            else self._translating.setdefault(language, asyncio.Lock())
+        )
+        async with lock:
             budget = None
             if self.daily_budget is not None:
                 budget = max(0, self.daily_budget - await self.billed_today())
             outcome = await self.translator.translate(requests, language, budget=budget)
-            await self._count(outcome.billed_characters)
+            await self._count(outcome, language)
         return summaries, outcome
 
     async def paper(self, text: str, *, language: str) -> tuple[DigestEntry, tuple[str, ...]]:

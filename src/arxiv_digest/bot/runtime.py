@@ -87,6 +87,7 @@ async def open_runtime(
             ),
             clock=clock,
             lookups_per_day=settings.paper_lookups_per_day,
+            languages_per_day=settings.languages_per_chat_per_day,
         )
         try:
             yield Runtime(settings, db, client, translator, digests, commands)
@@ -142,6 +143,7 @@ async def run_bots(settings: Settings, *, stop: asyncio.Event | None = None) -> 
             )
             runtime.commands.owner = ("telegram", settings.owner_chat_id) if settings.owner_chat_id else None
             runtime.commands.stats = lambda: stats_text(runtime, scheduler)
+            runtime.commands.on_subscribed = scheduler.subscribed  # a new category is harvested at once
             await telegram.start()
             scheduler.start()
             try:

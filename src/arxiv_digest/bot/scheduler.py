@@ -3,11 +3,15 @@
 Two APScheduler 3 jobs in the running asyncio loop, rebuilt at every start from the database (no pickled job
 state), each coalesced (a late job runs once) with a generous misfire grace:
 
-- **harvest** (every ``harvest_interval`` seconds, and at once at start-up): fetch the feed for the union of
-  the subscribed categories when the batch arXiv should be serving is not stored yet; a stale or empty feed is
-  simply retried at the next tick, so the job keeps trying through the night until the fresh batch appears.
-  Days missed while the bot was down, older than what the feed still shows, are approximated from the API
-  (``DigestService.backfill``). After a fresh batch, the translations the chats need are made at once.
+- **harvest** (every ``harvest_interval`` seconds, and at once at start-up): fetch one feed for the union of
+  the subscribed categories whose batch arXiv should be serving is not stored yet (see
+  ``AnnouncementRepository.covered``: a category is covered when a stored feed check of a feed including it
+  recorded that day); a stale or empty feed is simply retried at the next tick, so the job keeps trying
+  through the night until the fresh batch appears. Days missed while the bot was down, older than what the
+  feed still shows, are approximated from the API (``DigestService.backfill``). After a fresh batch, the
+  translations the chats that will get it need are made at once. A new subscription to a category that is
+  not covered wakes the harvest at once (:meth:`Scheduler.subscribed`), after any harvest in progress:
+  never two at a time.
 - **deliver** (every ``deliver_interval`` seconds): each active chat gets, oldest first, every stored
   announcement day since it subscribed that it has not had yet and whose push time (the chat's local time
   after the feed refresh) has passed; each becomes a ledger delivery before anything is sent. Then every
@@ -36,7 +40,12 @@ from ..papers.models import Announcement
 from ..papers.schedule import expected_dates, latest_batch_date, push_due
 from ..storage.db import Database, StorageUnavailable
 from ..storage.models import Chat, Delivery
-from ..storage.repositories import ChatRepository, LedgerRepository, SubscriptionRepository
+from ..storage.repositories import (
+    AnnouncementRepository,
+    ChatRepository,
+    LedgerRepository,
+    SubscriptionRepository,
+)
 from .commands import chat_options
 from .delivery import Deliverer, Outcome, fan_out
 from .digests import DigestService, HarvestStatus
@@ -92,6 +101,8 @@ class Scheduler:
         self._scheduler: AsyncIOScheduler | None = None
         self._deliver_lock = asyncio.Lock()
         self._harvest_lock = asyncio.Lock()
+        self._wake_queued = False  # a harvest woken by a subscription waits for the lock
+        self._wake_tasks: set[asyncio.Task[None]] = set()
         self.last_harvest: str = "not yet"
         self.last_tick: TickReport | None = None
 
@@ -133,6 +144,9 @@ class Scheduler:
                 lock.release()
             except TimeoutError:
                 logger.warning("a scheduled run did not stop within %.0f s; cancelling it", grace)
+        for task in list(self._wake_tasks):
+            task.cancel()
+        await asyncio.gather(*self._wake_tasks, return_exceptions=True)
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
@@ -146,6 +160,36 @@ class Scheduler:
                 return None
             return await self._harvest()
 
+    async def subscribed(self, categories: Sequence[str]) -> None:
+        """A chat has just subscribed to ``categories`` (``Commands.on_subscribed``): when the batch arXiv
+        serves now is not stored for one of them, harvest at once, in a task, instead of at the next tick.
+
+        The task waits for a harvest in progress (one at a time). While it waits, further subscriptions start
+        no other task: it reads the subscriptions once it runs. Its failures are logged, never raised."""
+        if self.deliverer.stopping or not categories:
+            return
+        expected = latest_batch_date(self.clock())
+        async with self.db.session() as session:
+            covered = await AnnouncementRepository(session).covered(categories, expected)
+        if set(categories) <= covered or self._wake_queued:
+            return
+        self._wake_queued = True
+        task = asyncio.create_task(self._woken_harvest(), name="harvest after a subscription")
+        self._wake_tasks.add(task)
+        task.add_done_callback(self._wake_tasks.discard)
+
+    async def _woken_harvest(self) -> None:
+        try:
+            async with self._harvest_lock:
+                self._wake_queued = False  # from here on the subscriptions are read afresh
+                if self.deliverer.stopping:
+                    return
+                await self._harvest()
+        except Exception:
+            logger.exception("harvest after a new subscription failed; the next tick retries")
+        finally:
+            self._wake_queued = False
+
     async def _harvest(self) -> HarvestStatus | None:
         async with self.db.session() as session:
             categories = await SubscriptionRepository(session).all_categories()
@@ -153,32 +197,54 @@ class Scheduler:
             self.last_harvest = "no subscriptions"
             return None
         now = self.clock()
-        stored = await self.digests.stored_dates()
         expected = latest_batch_date(now)
-        if stored and stored[-1] >= expected:
+        async with self.db.session() as session:
+            covered = await AnnouncementRepository(session).covered(categories, expected)
+        wanted = [c for c in categories if c not in covered]  # one feed for all of them
+        if not wanted:
             self.last_harvest = f"{expected} already stored"
             return None
+        stored = await self.digests.stored_dates()
+        # The feed key changes with the categories wanted (a new category alone, then the union again), and
+        # a key not checked before makes any batch look fresh: a still-stale feed of the day before is
+        # recognised by that day's coverage instead.
+        previous = max((d for d in stored if d < expected), default=None)
+        had_previous: set[str] = set()
+        if previous is not None:
+            async with self.db.session() as session:
+                had_previous = await AnnouncementRepository(session).covered(wanted, previous)
         try:
-            result = await self.digests.harvest(categories)
+            result = await self.digests.harvest(wanted)
         except SourceUnavailable as exc:
             self.last_harvest = f"arXiv unavailable: {exc}"
             logger.warning("harvest: arXiv unavailable, retrying in %.0f s: %s", self.harvest_interval, exc)
             return None
-        if result.status is HarvestStatus.FRESH:
-            await self._backfill(categories, stored, result.batch.announced_on, now)
-            billed = await self.pretranslate(result.batch.announced_on)
-            self.last_harvest = f"{result.batch.announced_on}: {len(result.batch.announcements)} papers"
+        status = result.status
+        day = result.batch.announced_on
+        if (
+            status is HarvestStatus.FRESH
+            and day is not None
+            and day == previous
+            and set(wanted) <= had_previous
+        ):
+            status = HarvestStatus.STALE
+        scope = "" if len(wanted) == len(categories) else f" ({len(wanted)} of {len(categories)} categories)"
+        if status is HarvestStatus.FRESH:
+            await self._backfill(wanted, stored, day, now)
+            billed = await self.pretranslate(day)
+            self.last_harvest = f"{day}: {len(result.batch.announcements)} papers{scope}"
             logger.info(
-                "harvest: %d announcements for %s from %s, %d characters billed for translations",
+                "harvest: %d announcements for %s from %s%s, %d characters billed for translations",
                 len(result.batch.announcements),
-                result.batch.announced_on,
+                day,
                 result.batch.source,
+                scope,
                 billed,
             )
         else:
-            self.last_harvest = f"{result.status.value} feed, expecting {expected}"
-            logger.info("harvest: %s feed while expecting %s; will retry", result.status.value, expected)
-        return result.status
+            self.last_harvest = f"{status.value} feed, expecting {expected}{scope}"
+            logger.info("harvest: %s feed while expecting %s%s; will retry", status.value, expected, scope)
+        return status
 
     async def _backfill(
         self, categories: Sequence[str], stored: Sequence[date], fresh: date | None, now: datetime
@@ -195,7 +261,8 @@ class Scheduler:
                 logger.warning("backfill of %s failed: %s", day, exc)
 
     async def pretranslate(self, day: date | None) -> int:
-        """Translate what the active chats will need of ``day``'s batch, once per language."""
+        """Translate what the active chats will need of ``day``'s batch, once per language: the chats that
+        will get that day (it is not before their start day, and they have not had it yet)."""
         if day is None:
             return 0
         usage = await self.digests.translator.usage()
@@ -207,7 +274,12 @@ class Scheduler:
                 return 0
         before = self.digests.billed_characters
         async with self.db.session() as session:
-            chats = await ChatRepository(session).active()
+            had = await LedgerRepository(session).chats_scheduled_on(day)
+            chats = [
+                c
+                for c in await ChatRepository(session).active()
+                if c.start_day is not None and c.start_day <= day and c.id not in had
+            ]
             subs = {c.id: await SubscriptionRepository(session).list(c.id) for c in chats}
         by_language: dict[str, dict[str, object]] = defaultdict(dict)
         announcements = await self.digests.announcements(day)  # once, not once per chat
@@ -249,8 +321,14 @@ class Scheduler:
         stored = await self.digests.stored_dates()
         if not stored:
             return
+        expected = latest_batch_date(now)
+        fetching: set[str] = set()  # categories whose current batch a harvest running now may still bring
         async with self.db.session() as session:
             chats = await ChatRepository(session).active()
+            if self._harvest_lock.locked() or self._wake_queued:
+                categories = await SubscriptionRepository(session).all_categories()
+                covered = await AnnouncementRepository(session).covered(categories, expected)
+                fetching = set(categories) - covered
         days: dict[date, list[tuple[str, Announcement]]] = {}  # each day's announcements, loaded once per run
         for chat in chats:
             if chat.start_day is None:
@@ -259,7 +337,7 @@ class Scheduler:
             if retry_at is not None and retry_at > now:
                 continue
             try:
-                await self._plan_chat(chat, stored, now, report, days)
+                await self._plan_chat(chat, stored, now, report, days, hold=(expected, fetching))
             except Exception:
                 logger.exception("chat %s: planning its digest failed", chat.id)
                 await self._failed(chat, report)
@@ -271,7 +349,12 @@ class Scheduler:
         now: datetime,
         report: TickReport,
         days: dict[date, list[tuple[str, Announcement]]],
+        *,
+        hold: tuple[date, set[str]] = (date.min, set()),
     ) -> None:
+        """Plan the chat's due days. ``hold``: the current day and the categories a harvest in progress may
+        still bring for it; a chat following one of them waits for that day (a later run plans it), so that
+        it does not get the day without them (a new subscription is harvested at once, then delivered)."""
         assert chat.start_day is not None
         async with self.db.session() as session:
             done = await LedgerRepository(session).scheduled_days(chat.id)
@@ -289,6 +372,10 @@ class Scheduler:
             )
             <= now
         ]
+        held_day, fetching = hold
+        if held_day in due and fetching.intersection(e.category for e in entries):
+            logger.debug("chat %s: %s waits for the harvest in progress", chat.id, held_day)
+            due.remove(held_day)
         for day in due[-MAX_CATCH_UP_DAYS:]:
             options = chat_options(chat, [e.category for e in entries])
             if day not in days:
@@ -328,10 +415,10 @@ class Scheduler:
         shared = private if self.concurrency == 1 else asyncio.Semaphore(self.concurrency * 10)
 
         async def serve(chat_id: int, deliveries: list[Delivery]) -> None:
-            chat = active.get(chat_id)
-            pool = private if chat is None or chat.kind == "private" else shared
+            chat = active[chat_id]
+            pool = private if chat.kind == "private" else shared
             async with pool:
-                if chat is not None and self._down_until.get(chat.platform, now) > self.clock():
+                if self._down_until.get(chat.platform, now) > self.clock():
                     report.later += 1  # its platform just failed: the next run tries again
                     return
                 await self._serve_chat(chat_id, deliveries, report)
@@ -341,7 +428,8 @@ class Scheduler:
                 *(
                     serve(chat_id, items)
                     for chat_id, items in by_chat.items()
-                    if self._retry_at.get(chat_id, now) <= now
+                    # a deactivated chat's deliveries wait, pending, until it is back (/start)
+                    if chat_id in active and self._retry_at.get(chat_id, now) <= now
                 )
             )
 

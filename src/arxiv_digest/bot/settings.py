@@ -22,10 +22,13 @@ def parse_hhmm(text: str) -> time:
     return time(int(m.group(1)), int(m.group(2)))
 
 
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/arxiv-digest.db"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    database_url: str = Field(default="sqlite+aiosqlite:///./data/arxiv-digest.db")
+    database_url: str = Field(default=DEFAULT_DATABASE_URL)
     deepl_auth_key: SecretStr | None = None
     deepl_server_url: str | None = None
     deepl_daily_character_budget: int | None = Field(default=None, ge=0)
@@ -38,6 +41,7 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     default_push_time: str = "09:00"
     paper_lookups_per_day: int = Field(default=50, ge=0)
+    languages_per_chat_per_day: int = Field(default=3, ge=1)
     harvest_interval: float = Field(default=600.0, ge=1.0)
     deliver_interval: float = Field(default=60.0, ge=0.1)
     delivery_concurrency: int = Field(default=50, ge=1, le=1000)
@@ -48,6 +52,14 @@ class Settings(BaseSettings):
     discord_bot_token: SecretStr | None = None
     discord_api_base_url: str | None = None
     log_level: str = "INFO"
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: object) -> object:
+        """Empty (``DATABASE_URL=``) means the default; a URL or a plain file path is checked when opened."""
+        if isinstance(value, str) and not value.strip():
+            return DEFAULT_DATABASE_URL
+        return value.strip() if isinstance(value, str) else value
 
     @field_validator("default_language")
     @classmethod

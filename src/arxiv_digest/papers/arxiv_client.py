@@ -276,7 +276,7 @@ class ArxivClient:
         if not value:
             return None
         value = value.strip()
-        if value.isdigit():
+        if value.isascii() and value.isdigit():
             return float(value)
         try:  # an HTTP date: relative to the response's own Date header (we read no clock here)
             when = parsedate_to_datetime(value)

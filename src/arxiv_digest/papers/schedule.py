@@ -11,6 +11,7 @@ A chat's digest is due at its local push time on a day whose preceding 24 hours 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -70,10 +71,15 @@ def next_push(now: datetime, push_time: time, timezone: str) -> datetime:
     raise AssertionError("no announcement within a week")  # pragma: no cover - five per week
 
 
-def format_local(instant: datetime, timezone: str) -> str:
-    """``2026-11-27 Fri 09:00 (Asia/Shanghai)``: a push time as the chat reads it."""
+def format_local(instant: datetime, timezone: str, weekdays: Sequence[str] | None = None) -> str:
+    """``2026-11-27 Fri 09:00 (Asia/Shanghai)``: a push time as the chat reads it. ``weekdays``: the seven
+    day names to use, Monday first (the chat's language); English abbreviations by default."""
     local = instant.astimezone(ZoneInfo(timezone))
-    return f"{local:%Y-%m-%d %a %H:%M} ({timezone})"
+    names = weekdays if weekdays is not None and len(weekdays) == 7 else _WEEKDAYS
+    return f"{local:%Y-%m-%d} {names[local.weekday()]} {local:%H:%M} ({timezone})"
+
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # not %a: that follows the process locale
 
 
 def refresh_of(day: date) -> datetime:

@@ -7,7 +7,7 @@ weighted equally), averaged over the records that have a reference. Two systems 
 * ``lead1``: the abstract's first sentence (``split_sentences``), the usual baseline;
 * ``method``: ``choose_summary``.
 
-``arxiv-digest bench summary [FILE]`` prints ``format_result(run_bench(FILE))``.
+``arxiv-digest bench summary FILE`` prints ``format_result(run_bench(FILE))``.
 """
 
 from __future__ import annotations

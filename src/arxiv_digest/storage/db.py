@@ -38,7 +38,10 @@ logger = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 _SQLITE_PRAGMAS = ("PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL")
-_URL_HINT = "Use sqlite:///path/to/file.db or postgresql://user:password@host:5432/dbname."
+_URL_HINT = (
+    "Use a file path (./data/arxiv-digest.db), sqlite:///path/to/file.db or "
+    "postgresql://user:password@host:5432/dbname."
+)
 _REACH_HINT = "Check DATABASE_URL and that the database server is running and reachable."
 
 
@@ -58,7 +61,12 @@ class StorageUnavailable(ArxivDigestError):
 
 
 def normalize_url(url: str | URL) -> URL:
-    """Map a user-supplied database URL to the async driver we use, or raise StorageUnavailable."""
+    """Map a user-supplied database URL to the async driver we use, or raise StorageUnavailable.
+
+    A value without a scheme (``./data/other.db``, ``/srv/arxiv/digest.db``) is the path of a SQLite file.
+    """
+    if isinstance(url, str) and "://" not in url and url.strip():
+        return URL.create("sqlite+aiosqlite", database=url.strip())
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:
@@ -118,7 +126,14 @@ class Database:
                         f"{exc.strerror or exc}.",
                         hint="Check the path and its permissions.",
                     ) from exc
-        self._engine: AsyncEngine = create_async_engine(self._url, echo=echo, connect_args=connect_args)
+        try:
+            self._engine: AsyncEngine = create_async_engine(self._url, echo=echo, connect_args=connect_args)
+        except ModuleNotFoundError as exc:  # the driver of an optional backend (asyncpg) is not installed
+            raise StorageUnavailable(
+                f"The database driver {exc.name or 'for this URL'} is not installed.",
+                hint="For PostgreSQL install the postgres extra: pip install 'arxiv-digest[postgres]' "
+                "(in a checkout: pip install -e '.[postgres]').",
+            ) from None
         if self.dialect == "sqlite":
             event.listen(self._engine.sync_engine, "connect", self._on_sqlite_connect)
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)

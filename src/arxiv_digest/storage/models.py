@@ -39,6 +39,8 @@ class Chat:
     kind: str = "private"  # private / group / supergroup / channel (Telegram), guild / dm (Discord)
     start_day: date | None = None  # scheduled deliveries begin with this announcement day
     failures: int = 0  # consecutive failed deliveries
+    language_day: date | None = None  # the UTC day ``languages_used`` counts
+    languages_used: tuple[str, ...] = ()  # non-English digest languages used on ``language_day``
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from arxiv_digest.papers.languages import is_english
 from arxiv_digest.papers.models import Announcement, AnnouncementBatch, AnnounceType, Paper
 from arxiv_digest.papers.ports import CacheKey
 from arxiv_digest.storage.db import Database
@@ -193,6 +194,11 @@ def default_matcher(category: str, paper_categories: Sequence[str]) -> bool:
     return category in paper_categories
 
 
+def feed_key_categories(feed_key: str) -> builtins.list[str]:
+    """The categories of a feed key: ``"cs.LG+stat.ML"`` (and a backfill's ``"cs.LG+stat.ML@api"``)."""
+    return [c for c in feed_key.partition("@")[0].split("+") if c]
+
+
 class AnnouncementRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -228,6 +234,34 @@ class AnnouncementRepository:
             set_={k: v for k, v in values.items() if k != "feed_key"},
         )
         await self._session.execute(stmt)
+
+    async def covered(self, categories: Iterable[str], day: date) -> set[str]:
+        """Those of ``categories`` whose batch of ``day`` is stored.
+
+        A category is covered when a feed check whose key includes it recorded ``day`` (so a category with
+        no papers in a non-empty feed of several categories is covered too), or when announcements of
+        ``day`` are stored under it (its feed's record may have been overwritten since, by a later check).
+        """
+        wanted = set(categories)
+        found: set[str] = set()
+        if not wanted:
+            return found
+        keys = await self._session.execute(
+            select(feed_checks.c.feed_key).where(feed_checks.c.announced_on == day)
+        )
+        for key in keys.scalars():
+            found.update(c for c in feed_key_categories(key) if c in wanted)
+        missing = sorted(wanted - found)
+        for chunk in _chunks(missing):
+            stmt = (
+                select(announcements.c.category)
+                .where(
+                    announcements.c.announced_on == day, announcements.c.category.in_(builtins.list(chunk))
+                )
+                .distinct()
+            )
+            found.update((await self._session.execute(stmt)).scalars())
+        return found
 
     async def save_batch(
         self,
@@ -433,6 +467,8 @@ def _chat_from_row(row: Row[Any]) -> Chat:
         kind=row.kind,
         start_day=row.start_day,
         failures=row.failures,
+        language_day=row.language_day,
+        languages_used=tuple(row.languages_used or ()),
     )
 
 
@@ -593,6 +629,41 @@ class ChatRepository:
             .returning(chats.c.id)
         )
         return (await self._session.execute(stmt)).first() is not None
+
+    async def switch_language(
+        self, chat_id: int, language: str, *, day: date, limit: int, now: datetime | None = None
+    ) -> tuple[bool, tuple[str, ...]]:
+        """Set the chat's digest language within its allowance of ``limit`` distinct non-English languages per
+        UTC ``day``: the language the chat had when the day began counts as used; English, and a language
+        already used that day, are free. Returns whether it was set and the non-English languages used on
+        ``day`` (with ``language`` when it was set). A refusal writes nothing the caller should keep: it
+        rolls back.
+
+        The chat's row is locked before it is read (a no-op UPDATE: a row lock on PostgreSQL, the write lock
+        on SQLite), so that switches in concurrent transactions are counted one after the other, never both
+        against the same state. LookupError when the chat does not exist.
+        """
+        lock = (
+            update(chats)
+            .where(chats.c.id == chat_id)
+            .values(language_day=chats.c.language_day)
+            .returning(chats.c.language, chats.c.language_day, chats.c.languages_used)
+        )
+        row = (await self._session.execute(lock)).first()
+        if row is None:
+            raise LookupError(f"no chat with id {chat_id}")
+        if row.language_day == day:
+            used = [str(code) for code in row.languages_used or ()]
+        else:  # the first switch of the day: the language the day began with is used
+            used = [] if is_english(row.language) else [row.language]
+        if not is_english(language) and language not in used:
+            if len(used) >= limit:
+                return False, tuple(used)
+            used.append(language)
+        await self._write(
+            chat_id, {"language": language, "language_day": day, "languages_used": used}, now or _utcnow()
+        )
+        return True, tuple(used)
 
     async def active(self) -> builtins.list[Chat]:
         """Chats to deliver to: not paused, not gone, with at least one subscription (by id)."""
@@ -812,6 +883,11 @@ class LedgerRepository:
             stmt = stmt.where(deliveries.c.chat_id == chat_id)
         stmt = stmt.order_by(deliveries.c.announced_on, deliveries.c.id)
         return [_delivery_from_row(row) for row in await self._session.execute(stmt)]
+
+    async def chats_scheduled_on(self, day: date) -> set[int]:
+        """The chats that have a scheduled delivery of announcement ``day`` (whatever its status)."""
+        stmt = select(deliveries.c.chat_id).where(deliveries.c.scheduled_day == day).distinct()
+        return set((await self._session.execute(stmt)).scalars())
 
     async def scheduled_days(self, chat_id: int) -> set[date]:
         """Announcement days that have a scheduled delivery for the chat (whatever its status)."""

@@ -142,6 +142,9 @@ chats = Table(
     Column("lookup_day", Date, nullable=True),  # /paper allowance: the UTC day counted ...
     Column("lookups_used", Integer, nullable=False, server_default=text("0")),  # ... and lookups used on it
     Column("failures", Integer, nullable=False, server_default=text("0")),  # consecutive delivery failures
+    # 0004: the /lang allowance: the UTC day counted and the non-English languages used on it
+    Column("language_day", Date, nullable=True),
+    Column("languages_used", JSON, nullable=False, server_default=text("'[]'")),
     UniqueConstraint("platform", "chat_key"),
 )
 

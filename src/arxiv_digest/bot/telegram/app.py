@@ -1,7 +1,8 @@
 """The Telegram bot: python-telegram-bot handlers, thin over ``bot.commands``.
 
 Each handler builds a ``Caller``, asks ``Commands`` for a ``Reply`` and renders it: plain text escaped into
-HTML, buttons as an inline keyboard, a paper as its footnote, a digest through ``delivery.deliver_digest``.
+HTML, buttons as an inline keyboard, a paper as its footnote, a digest through ``Deliverer.deliver``
+(``bot/delivery.py``).
 Started and stopped by hand (``start``/``stop``) inside the one asyncio loop the scheduler shares.
 """
 
@@ -48,7 +49,9 @@ from .updates import ChatOrderedProcessor
 logger = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
-COMMAND_LANGUAGES = ("", "zh")  # default (English) and Chinese descriptions
+# The command menu's descriptions: default (English), then each UI language Telegram can tell apart (it passes
+# two-letter codes only, so Traditional Chinese users see the Simplified menu).
+COMMAND_LANGUAGES = ("", "zh", "ja", "de")
 ALLOWED_UPDATES = ["message", "channel_post", "callback_query", "my_chat_member"]
 
 

@@ -1,12 +1,16 @@
 """Fan-out benchmark: one day's digest to many Telegram chats against the fake Bot API's flood limits.
 
-``arxiv-digest bench fanout`` prints ``format_fanout(await run_fanout(...))``. The run:
+Run from the repository root of a source checkout (it uses the fake Bot API in ``tests/fakes/``)::
+
+    .venv/bin/python -m bench.fanout [--scale 4] [--chats 1000] [--groups 100] [--papers 30]
+
+It prints ``format_fanout(await run_fanout(...))``. The run:
 
 1. a SQLite database in ``work_dir`` (upgraded), one synthetic announcement day of ``papers`` papers in
-   cs.LG (titles and abstracts from the fixture corpus when the source checkout has it, else generated),
+   cs.LG (real titles and abstracts from ``tests/fixtures/papers/abstracts_cc0.jsonl``),
    ``chats`` chats (``groups`` of them supergroups, spread evenly among the private chats), each subscribed
    to cs.LG in English with push time 00:00 UTC;
-2. the fake Bot API (``tests/fakes/telegram_server.py``, so a source checkout is needed) enforcing
+2. the fake Bot API (``tests/fakes/telegram_server.py``) enforcing
    Telegram's limits times ``scale``: about 30 messages a second overall, one a second per private chat,
    20 a minute per group; the bot's limiter gets the same ``scale`` (``runtime.telegram_rate_limiter``);
 3. one ``Scheduler.deliver_tick()``: planning every chat's digest into the ledger, then sending
@@ -31,13 +35,13 @@ for the GIL.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import hashlib
-import importlib
 import json
 import logging
-import random
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -45,20 +49,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from sqlalchemy import select
+from tests.fakes.telegram_server import FakeTelegram
 
-from ..papers.models import Announcement, AnnouncementBatch, AnnounceType, Paper
-from ..storage.db import Database
-from ..storage.repositories import AnnouncementRepository, ChatRepository, SubscriptionRepository
-from ..storage.tables import chats as chats_table
-from ..storage.tables import deliveries, delivery_messages
-from .delivery import Deliverer, RunReport
-from .runtime import open_runtime, telegram_rate_limiter
-from .scheduler import Scheduler, TickReport
-from .settings import Settings
+from arxiv_digest.bot.delivery import Deliverer, RunReport
+from arxiv_digest.bot.runtime import open_runtime, telegram_rate_limiter
+from arxiv_digest.bot.scheduler import Scheduler, TickReport
+from arxiv_digest.bot.settings import Settings
+from arxiv_digest.papers.models import Announcement, AnnouncementBatch, AnnounceType, Paper
+from arxiv_digest.storage.db import Database
+from arxiv_digest.storage.repositories import AnnouncementRepository, ChatRepository, SubscriptionRepository
+from arxiv_digest.storage.tables import chats as chats_table
+from arxiv_digest.storage.tables import deliveries, delivery_messages
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -80,11 +84,8 @@ TOKEN = "123456789:bench-fanout"
 PLATFORM = "telegram"
 FIRST_GROUP_ID = -1_001_000_000_000
 DB_NAME = "fanout.db"
-_FAKE_MODULE = "tests.fakes.telegram_server"
-_NO_CHECKOUT = (
-    "run from a source checkout with the test extra installed (pip install -e '.[test]'): "
-    "the fan-out benchmark needs the fake Bot API in tests/fakes/telegram_server.py"
-)
+ROOT = str(Path(__file__).resolve().parents[1])  # the source checkout
+PAPER_TEXTS = Path(ROOT) / "tests" / "fixtures" / "papers" / "abstracts_cc0.jsonl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,6 @@ class FanoutResult:
     scale: float
     concurrency: int
     fake: str  # "process" or "thread": where the fake Bot API ran
-    source: str  # where the paper texts came from: "corpus" or "synthetic"
     planned: int  # deliveries written to the ledger by the tick
     delivered: int
     failed: int
@@ -136,8 +136,8 @@ def format_fanout(result: FanoutResult) -> str:
     r = result
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(r.per_kind.items())) or "none"
     lines = [
-        f"fan-out: {r.chats} chats ({r.chats - r.groups} private, {r.groups} supergroups), {r.papers} papers "
-        f"({r.source}), scale {r.scale:g}, concurrency {r.concurrency}, fake Bot API in a {r.fake}",
+        f"fan-out: {r.chats} chats ({r.chats - r.groups} private, {r.groups} supergroups), "
+        f"{r.papers} papers, scale {r.scale:g}, concurrency {r.concurrency}, fake Bot API in a {r.fake}",
         f"ledger: {r.planned} digests planned, {r.delivered} delivered, {r.failed} failed, {r.later} left "
         f"pending; {r.expected} messages expected",
         f"fake: {r.messages} messages ({kinds}), {r.edits} edits, {r.rate_limited} 429s "
@@ -151,27 +151,6 @@ def format_fanout(result: FanoutResult) -> str:
 
 
 # -- the fake Bot API ----------------------------------------------------------------------------------------
-
-
-def _checkout_root() -> Path:
-    return Path(__file__).resolve().parents[3]
-
-
-def _fake_module() -> ModuleType:
-    """``tests.fakes.telegram_server``, from the source checkout this package was installed from."""
-    try:
-        return importlib.import_module(_FAKE_MODULE)
-    except ImportError:
-        pass
-    root = _checkout_root()
-    if not (root / "tests" / "fakes" / "telegram_server.py").is_file():
-        raise RuntimeError(_NO_CHECKOUT)
-    if str(root) not in sys.path:
-        sys.path.append(str(root))
-    try:
-        return importlib.import_module(_FAKE_MODULE)
-    except ImportError as exc:
-        raise RuntimeError(_NO_CHECKOUT) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,13 +186,10 @@ def _summarise(fake: Any) -> _FakeReport:
     return _FakeReport(sent, edits, errors, int(fake.rate_limited), limited_groups)
 
 
-def serve_fake(scale: float, root: str) -> None:
+def serve_fake(scale: float) -> None:
     """Child process entry: run the fake, print its base URL, wait for a line on stdin, print the report
     (one JSON object), stop."""
-    if root not in sys.path:
-        sys.path.append(root)
-    module = importlib.import_module(_FAKE_MODULE)
-    with module.FakeTelegram(token=TOKEN, enforce_rate_limits=True, scale=scale) as fake:
+    with FakeTelegram(token=TOKEN, enforce_rate_limits=True, scale=scale) as fake:
         sys.stdout.write(fake.base_url + "\n")
         sys.stdout.flush()
         sys.stdin.readline()
@@ -233,7 +209,7 @@ def serve_fake(scale: float, root: str) -> None:
 
 class _ThreadFake:
     def __init__(self, scale: float) -> None:
-        self._fake = _fake_module().FakeTelegram(token=TOKEN, enforce_rate_limits=True, scale=scale)
+        self._fake = FakeTelegram(token=TOKEN, enforce_rate_limits=True, scale=scale)
 
     async def start(self) -> str:
         self._fake.start()
@@ -250,15 +226,18 @@ class _ProcessFake:
     """The fake in a child Python process (``serve_fake``), talked to over its stdin and stdout."""
 
     def __init__(self, scale: float) -> None:
-        _fake_module()  # fail early, in this process, without a checkout
         self._scale = scale
         self._process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> str:
-        root = str(_checkout_root())
-        code = f"from arxiv_digest.bot.bench_fanout import serve_fake; serve_fake({self._scale!r}, {root!r})"
+        code = f"from bench.fanout import serve_fake; serve_fake({self._scale!r})"
         self._process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", code, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+            sys.executable,
+            "-c",
+            code,
+            cwd=ROOT,  # `python -c` imports from its working directory: the checkout
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
         )
         assert self._process.stdout is not None
         line = await asyncio.wait_for(self._process.stdout.readline(), 60)
@@ -293,46 +272,22 @@ class _ProcessFake:
 
 # -- the data ------------------------------------------------------------------------------------------------
 
-_WORDS = (
-    "model learning network training data method results performance robust sparse graph attention gradient "
-    "bound convergence policy reward latent representation benchmark dataset inference optimization "
-    "stochastic kernel regression classifier embedding transformer diffusion prior"
-)
 
-
-def _synthetic_text(rng: random.Random, sentences: int) -> str:
-    out = []
-    for _ in range(sentences):
-        vocabulary = _WORDS.split()
-        words = [rng.choice(vocabulary) for _ in range(rng.randint(12, 22))]
-        out.append(" ".join(words).capitalize() + ".")
-    return " ".join(out)
-
-
-def _corpus_path() -> Path:
-    return _checkout_root().parent / "shared" / "fixtures" / "corpus" / "cn_chat_arxiv_3000.jsonl"
-
-
-def _paper_texts(count: int) -> tuple[list[tuple[str, str]], str]:
-    """``count`` (title, abstract) pairs of about 1,000 characters of abstract; from the corpus if found."""
-    path = _corpus_path()
+def _paper_texts(count: int) -> list[tuple[str, str]]:
+    """``count`` (title, abstract) pairs of real papers with 900 to 1,500 characters of abstract, repeated
+    when more are asked for than the fixture holds."""
     texts: list[tuple[str, str]] = []
-    if path.is_file():
-        with path.open(encoding="utf-8") as lines:
-            for line in lines:
-                record = json.loads(line)
-                title, abstract = str(record.get("title") or ""), str(record.get("abstract") or "")
-                if title and 900 <= len(abstract) <= 1500:
-                    texts.append((title, abstract))
-                if len(texts) == count:
-                    return texts, "corpus"
-    rng = random.Random(20260924)
-    texts = [(_synthetic_text(rng, 1).rstrip("."), _synthetic_text(rng, 8)) for _ in range(count)]
-    return texts, "synthetic"
+    with PAPER_TEXTS.open(encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            title, abstract = str(record["title"]), str(record["abstract"])
+            if 900 <= len(abstract) <= 1500:
+                texts.append((title, abstract))
+    return [texts[i % len(texts)] for i in range(count)]
 
 
-def _papers(count: int) -> tuple[list[Paper], str]:
-    texts, source = _paper_texts(count)
+def _papers(count: int) -> list[Paper]:
+    texts = _paper_texts(count)
     published = datetime.combine(DAY - timedelta(days=1), dtime(18), UTC)
     papers = [
         Paper(
@@ -348,7 +303,7 @@ def _papers(count: int) -> tuple[list[Paper], str]:
         )
         for i, (title, abstract) in enumerate(texts)
     ]
-    return papers, source
+    return papers
 
 
 def _chat_keys(chats: int, groups: int) -> list[tuple[str, str]]:
@@ -485,15 +440,14 @@ async def run_fanout(
     """Deliver one day's digest of ``papers`` papers to ``chats`` chats (``groups`` of them supergroups)
     through the fake Bot API enforcing Telegram's limits times ``scale``; see the module docstring.
 
-    Raises RuntimeError outside a source checkout (the fake Bot API lives in ``tests/``), ValueError for
-    impossible arguments.
+    Raises ValueError for impossible arguments.
     """
     if chats < 1 or not 0 <= groups <= chats or papers < 1 or scale <= 0 or concurrency < 1:
         raise ValueError("need chats >= 1, 0 <= groups <= chats, papers >= 1, scale > 0, concurrency >= 1")
-    from .telegram.app import TelegramBot
+    from arxiv_digest.bot.telegram.app import TelegramBot
 
     url = _fresh_database(work_dir)
-    paper_list, source = _papers(papers)
+    paper_list = _papers(papers)
     keys = _chat_keys(chats, groups)
     fake: _ThreadFake | _ProcessFake = _ProcessFake(scale) if fake_process else _ThreadFake(scale)
     db = Database(url)
@@ -549,7 +503,6 @@ async def run_fanout(
         scale=scale,
         concurrency=concurrency,
         fake="process" if fake_process else "thread",
-        source=source,
         planned=tick.planned,
         delivered=tick.delivered,
         failed=tick.failed,
@@ -568,3 +521,47 @@ async def run_fanout(
         total_seconds=ended - started,
         per_kind=counts.per_kind,
     )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.fanout",
+        description="Deliver one digest to many chats through the fake Bot API enforcing Telegram's limits.",
+    )
+    parser.add_argument("--chats", type=int, default=1000, help="chats in all (default 1000)")
+    parser.add_argument("--groups", type=int, default=100, help="of which supergroups (default 100)")
+    parser.add_argument("--papers", type=int, default=30, help="papers in the digest (default 30)")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=DEFAULT_SCALE,
+        help="Telegram's limits times this, the bot's too (default 4: about 5 minutes on 2 cores; "
+        "1: the real limits, about 20 minutes)",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="chats served at once (default 50)"
+    )
+    args = parser.parse_args(argv)
+    if not 0 < args.scale <= 1000:
+        parser.error("--scale must be above 0 and at most 1000")
+    logging.basicConfig(level=logging.ERROR)
+    with tempfile.TemporaryDirectory(prefix="arxiv-digest-fanout-") as work:
+        try:
+            result = asyncio.run(
+                run_fanout(
+                    chats=args.chats,
+                    groups=args.groups,
+                    papers=args.papers,
+                    scale=args.scale,
+                    concurrency=args.concurrency,
+                    work_dir=Path(work),
+                )
+            )
+        except ValueError as exc:
+            parser.error(str(exc))
+    print(format_fanout(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
