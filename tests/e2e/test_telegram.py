@@ -707,3 +707,72 @@ async def test_unexpected_error_is_logged_and_answered_without_traceback(
     assert "database on fire" not in reply
     assert any("failed" in r.getMessage() and r.exc_info for r in caplog.records)
     assert "/subscribe" in await h.text(USER, USER, "/help")  # the bot carries on
+
+
+# -- start-up failures: one line, exit 1, never the token ----------------------------------------------------
+
+WRONG_TOKEN = "424242:wrong-secret-but-well-formed"
+
+
+@pytest.fixture
+def silent_api() -> Iterator[str]:
+    """A Bot API URL whose server accepts connections and never answers."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/bot"
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("verbose", [False, True], ids=["quiet", "debug"])
+@pytest.mark.parametrize(
+    ("case", "token", "base_url", "expected"),
+    [
+        ("rejected", WRONG_TOKEN, None, "Telegram rejected TELEGRAM_BOT_TOKEN"),
+        ("unreachable", WRONG_TOKEN, "http://127.0.0.1:9/bot", "cannot reach the Telegram Bot API"),
+        ("no answer", WRONG_TOKEN, "silent", "cannot reach the Telegram Bot API (TimedOut)"),
+        ("url without /bot", WRONG_TOKEN, "http://127.0.0.1:9", "TELEGRAM_API_BASE_URL"),
+        ("url not a url", WRONG_TOKEN, "127.0.0.1:9/bot", "TELEGRAM_API_BASE_URL"),
+        ("token in quotes", f'"{WRONG_TOKEN}"', None, "does not look like a bot token"),
+        ("token without its id", "wrong-secret-but-well-formed", None, "does not look like a bot token"),
+        ("token with a space", "424242:wrong secret but well formed", None, "does not look like a bot token"),
+    ],
+)
+def test_a_failed_start_is_one_line_without_the_token(
+    tmp_path: Any,
+    fakes: tuple[FakeTelegram, FakeArxiv, FakeDeepL],
+    silent_api: str,
+    case: str,
+    token: str,
+    base_url: str | None,
+    expected: str,
+    verbose: bool,
+) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tg = fakes[0]
+    url = silent_api if base_url == "silent" else (base_url or tg.base_url)
+    env = run_environment(tmp_path, fakes, TELEGRAM_BOT_TOKEN=token, TELEGRAM_API_BASE_URL=url)
+    if verbose:
+        env["LOG_LEVEL"] = "DEBUG"
+    exe = Path(sys.executable).with_name("arxiv-digest")
+    argv = [str(exe), *(["-v"] if verbose else []), "run"]
+    proc = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=90)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 1, output
+    last = proc.stderr.rstrip("\n").splitlines()[-1]
+    assert last.startswith("arxiv-digest: "), output
+    assert expected in last, output
+    assert "Traceback" not in output
+    for secret in {token, token.strip('"'), "wrong-secret-but-well-formed", "wrong secret but well formed"}:
+        assert secret not in output, case
+    # before it, log lines only (none above INFO), never a traceback's lines
+    log_line = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (DEBUG|INFO) \S+: ")
+    for line in proc.stderr.splitlines()[:-1]:
+        assert log_line.match(line), line

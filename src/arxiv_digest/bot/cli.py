@@ -33,6 +33,7 @@ from ..papers.models import DigestOptions
 from ..papers.taxonomy import load_taxonomy
 from ..papers.translate import NOTICE_NO_KEY
 from ..storage.db import AlreadyRunning, Database, StorageUnavailable
+from .delivery import PlatformStartFailed
 from .digests import DigestService, HarvestStatus
 from .runtime import NothingToRun, open_runtime, run_bots
 from .settings import Settings
@@ -183,7 +184,7 @@ def configure_logging(level: str, *, verbose: bool, settings: Settings | None = 
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else getattr(logging, level, logging.INFO))
     # Bot API URLs carry the token: the HTTP clients stay at WARNING whatever the level.
-    for noisy in ("httpx", "httpcore", "urllib3", "arxiv", "deepl", "aiosqlite", "asyncio"):
+    for noisy in ("httpx", "httpcore", "urllib3", "arxiv", "deepl", "aiosqlite", "asyncio", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -341,6 +342,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     except NothingToRun as exc:
         print(f"arxiv-digest: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except PlatformStartFailed as exc:
+        print(f"arxiv-digest: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     except CliError as exc:
         print(f"arxiv-digest: {exc}", file=sys.stderr)
         return exc.code

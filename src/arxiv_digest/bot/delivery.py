@@ -72,6 +72,11 @@ class PlatformUnavailable(ArxivDigestError):
     fault, worth retrying later."""
 
 
+class PlatformStartFailed(ArxivDigestError):
+    """A platform could not be started: its token or API URL is malformed or rejected, or its API cannot be
+    reached. The message is one line for the operator and never contains a secret."""
+
+
 class RateLimited(ArxivDigestError):
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"rate limited for {retry_after:.0f} s")

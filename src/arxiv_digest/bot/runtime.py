@@ -114,8 +114,9 @@ async def run_bots(settings: Settings, *, stop: asyncio.Event | None = None) -> 
         logger.warning(
             "DISCORD_BOT_TOKEN is set but the Discord bot is not available yet; running Telegram only"
         )
-    from .telegram.app import TelegramBot
+    from .telegram.app import TelegramBot, check_settings
 
+    check_settings(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

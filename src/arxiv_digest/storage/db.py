@@ -28,8 +28,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from arxiv_digest.papers.errors import ArxivDigestError
 
@@ -43,6 +44,7 @@ _URL_HINT = (
     "postgresql://user:password@host:5432/dbname."
 )
 _REACH_HINT = "Check DATABASE_URL and that the database server is running and reachable."
+_SQLITE_HINT = "Check DATABASE_URL, the file's permissions and the free disk space."
 
 
 class StorageUnavailable(ArxivDigestError):
@@ -126,6 +128,8 @@ class Database:
                         f"{exc.strerror or exc}.",
                         hint="Check the path and its permissions.",
                     ) from exc
+        self._echo = echo
+        self._connect_args = connect_args
         try:
             self._engine: AsyncEngine = create_async_engine(self._url, echo=echo, connect_args=connect_args)
         except ModuleNotFoundError as exc:  # the driver of an optional backend (asyncpg) is not installed
@@ -179,11 +183,49 @@ class Database:
                 yield session
 
     async def upgrade(self, revision: str = "head") -> None:
-        """Apply the Alembic migrations up to ``revision`` (idempotent)."""
-        with self._translate_errors():
-            async with self._engine.begin() as conn:
-                await conn.run_sync(self._run_upgrade, revision)
+        """Apply the Alembic migrations up to ``revision`` (idempotent), all of them in one transaction: a
+        process killed half-way leaves the database as it was, never tables without their revision.
+
+        PostgreSQL's DDL is transactional. Python's sqlite3 driver would commit each DDL statement on its
+        own, so on SQLite the upgrade runs on a connection of its own with the driver's transaction handling
+        off and an explicit ``BEGIN IMMEDIATE`` (which also takes the write lock for the whole upgrade)."""
+        # (an in-memory database dies with the process anyway, and lives on the main engine's connection)
+        engine = self._migration_engine() if self._sqlite_file is not None else self._engine
+        try:
+            with self._translate_errors():
+                try:
+                    async with engine.begin() as conn:
+                        await conn.run_sync(self._run_upgrade, revision)
+                except (OperationalError, ProgrammingError) as exc:
+                    if "already exists" not in str(exc.orig):
+                        raise
+                    # tables without the revision that made them: not ours, or left by an older version's
+                    # interrupted upgrade (before upgrades were one transaction)
+                    raise StorageUnavailable(
+                        f"Database {self._safe_url} holds tables but no record of the migrations that made "
+                        "them, so it cannot be upgraded.",
+                        hint="Restore a backup, or point DATABASE_URL at a new file or database.",
+                    ) from exc
+        finally:
+            if engine is not self._engine:
+                await engine.dispose()
         logger.info("database %s at revision %s", self._safe_url, revision)
+
+    def _migration_engine(self) -> AsyncEngine:
+        engine = create_async_engine(
+            self._url, echo=self._echo, connect_args=self._connect_args, poolclass=NullPool
+        )
+
+        def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+            dbapi_connection.isolation_level = None  # the driver emits no BEGIN/COMMIT of its own ...
+            self._on_sqlite_connect(dbapi_connection, connection_record)
+
+        def on_begin(connection: Connection) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")  # ... we do, around everything, DDL included
+
+        event.listen(engine.sync_engine, "connect", on_connect)
+        event.listen(engine.sync_engine, "begin", on_begin)
+        return engine
 
     def _run_upgrade(self, connection: Connection, revision: str) -> None:
         config = alembic_config()
@@ -227,7 +269,8 @@ class Database:
         logger.warning("database %s unavailable: %s: %s", self._safe_url, type(cause).__name__, reason)
         if not reason.endswith((".", "!", "?")):
             reason += "."
-        return StorageUnavailable(f"Database {self._safe_url} is unavailable: {reason}", hint=_REACH_HINT)
+        hint = _SQLITE_HINT if self.dialect == "sqlite" else _REACH_HINT
+        return StorageUnavailable(f"Database {self._safe_url} is unavailable: {reason}", hint=hint)
 
 
 class AlreadyRunning(StorageUnavailable):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,7 +25,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -41,7 +42,7 @@ from ...formatters.i18n import t
 from ...storage.db import Database
 from ...storage.repositories import ChatRepository, TopicRepository
 from ..commands import CALLBACK_PREFIX, COMMANDS, Caller, Commands, Reply
-from ..delivery import ChatGone, ChatMoved, Deliverer, Target
+from ..delivery import ChatGone, ChatMoved, Deliverer, PlatformStartFailed, Target
 from .limiter import FloodLimiter
 from .sink import TelegramSink
 from .updates import ChatOrderedProcessor
@@ -53,6 +54,24 @@ PLATFORM = "telegram"
 # two-letter codes only, so Traditional Chinese users see the Simplified menu).
 COMMAND_LANGUAGES = ("", "zh", "ja", "de")
 ALLOWED_UPDATES = ["message", "channel_post", "callback_query", "my_chat_member"]
+_TOKEN_SHAPE = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{1,200}")
+_BASE_URL_SHAPE = re.compile(r"https?://[^\s/?#]+(?:/[^\s?#]*)?/bot")
+
+
+def check_settings(token: str, base_url: str | None) -> None:
+    """Refuse, before connecting, a token or Bot API URL of the wrong shape (PlatformStartFailed, one line
+    that never shows the token)."""
+    if not _TOKEN_SHAPE.fullmatch(token):
+        raise PlatformStartFailed(
+            "TELEGRAM_BOT_TOKEN does not look like a bot token (<digits>:<letters, digits, - or _>, as "
+            "@BotFather gives it): check for quotes, spaces or a missing part."
+        )
+    if base_url is not None and not _BASE_URL_SHAPE.fullmatch(base_url):
+        shown = base_url.replace(token, "[redacted]")[:100]
+        raise PlatformStartFailed(
+            f"TELEGRAM_API_BASE_URL {shown!r} is not a Bot API URL: it must start with http:// or https:// "
+            "and end with /bot (the token is appended), e.g. http://127.0.0.1:8081/bot."
+        )
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -115,14 +134,36 @@ class TelegramBot:
     # -- lifecycle ----------------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Connect (``getMe``), register the command menu and start polling. Raises PlatformStartFailed, one
+        line without the token, when Telegram rejects the token or cannot be reached."""
         app = self.application
-        await app.initialize()
-        await self.register_commands()
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+        try:
+            await app.initialize()
+            await self.register_commands()
+            await app.start()
+            assert app.updater is not None
+            await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+        except TelegramError as exc:
+            await self._stop_quietly()
+            if isinstance(exc, InvalidToken):  # its message quotes the token
+                raise PlatformStartFailed(
+                    "Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather (/mybots, API Token)."
+                ) from None
+            if isinstance(exc, NetworkError):  # TimedOut included; its message may hold the URL and token
+                raise PlatformStartFailed(
+                    f"cannot reach the Telegram Bot API ({type(exc).__name__}): check "
+                    "TELEGRAM_API_BASE_URL and the network."
+                ) from None
+            raise PlatformStartFailed(f"Telegram refused to start the bot ({type(exc).__name__}).") from None
         me = app.bot.username
         logger.info("Telegram bot @%s started", me)
+
+    async def _stop_quietly(self) -> None:
+        """Undo a start that failed half-way; a failure here adds nothing to the one being reported."""
+        try:
+            await self.stop()
+        except Exception:
+            logger.debug("cleaning up after a failed start failed too", exc_info=True)
 
     async def stop(self) -> None:
         app = self.application
