@@ -309,6 +309,19 @@ def test_invalid_setting(
     assert err.count("\n") == 1
 
 
+@pytest.mark.parametrize("zone", ["Europe", "America", "localtime", "Mars/Olympus"])
+def test_a_default_timezone_that_is_no_zone_is_one_line(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, zone: str
+) -> None:
+    monkeypatch.setenv("DEFAULT_TIMEZONE", zone)
+    code, out, err = cli(capsys, "db", "upgrade")
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "DEFAULT_TIMEZONE" in err
+    assert "Traceback" not in err
+
+
 def test_db_upgrade_from_empty(
     env: dict[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

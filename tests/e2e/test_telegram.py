@@ -309,6 +309,22 @@ async def test_category_picker_updates_in_place(sqlite_harness: Harness) -> None
     await h.tg.wait_for(lambda: len(h.tg.answered_callbacks()) == 4, timeout=5)
 
 
+async def test_a_member_tapping_an_admins_picker_leaves_it_alone(sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    h.tg.add_chat(GROUP, type="supergroup", title="Reading group")
+    h.tg.set_member(GROUP, ADMIN, "administrator")
+    h.tg.set_member(GROUP, MEMBER, "member")
+    menu = (await h.say(GROUP, ADMIN, "/categories cs"))[-1]
+    markup = menu["reply_markup"]
+    h.tg.queue_callback_query(GROUP, MEMBER, menu["message_id"], "cat:t:cs.LG")
+    await h.tg.wait_for(lambda: len(h.tg.answered_callbacks()) == 1, timeout=5)
+    [answer] = h.tg.answered_callbacks().values()
+    assert answer["show_alert"] is True
+    assert "管理员" in answer["text"]
+    assert h.tg.sent(GROUP)[-1]["reply_markup"] == markup  # the admin's picker is untouched
+    assert not h.tg.calls("editMessageText")
+
+
 # -- digest delivery ----------------------------------------------------------------------------------------
 
 

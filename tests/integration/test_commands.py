@@ -137,9 +137,12 @@ async def test_time_and_timezone(commands: Commands) -> None:
     ok = await say(commands, "/time 7:05")
     assert "Push time: 07:05 (Europe/Berlin)." in ok
     assert "Next digest:" in ok
-    for bad in ("Mars/Olympus", "../../etc/passwd", "/etc/localtime", "A" * 80):
+    # region directories (America: an IsADirectoryError once), files of the tz database that are no place
+    bad_zones = ("America", "Europe", "Etc", "localtime", "Factory", "posixrules", "right/UTC", "posix")
+    for bad in ("Mars/Olympus", "../../etc/passwd", "/etc/localtime", "A" * 80, *bad_zones):
         assert "Unknown time zone" in await say(commands, f"/timezone {bad}")
     assert "Time zone: Pacific/Kiritimati." in await say(commands, "/timezone Pacific/Kiritimati")
+    assert "Time zone: Asia/Shanghai." in await say(commands, "/timezone asia/SHANGHAI")
     assert "Time zone: UTC." in await say(commands, "/timezone utc")
     assert "Current time zone: UTC" in await say(commands, "/timezone")
 
@@ -345,3 +348,48 @@ async def test_subscribing_calls_on_subscribed_with_the_new_categories(
     assert "Subscribed: q-bio.NC." in await say(commands, "/subscribe q-bio.NC")  # the command succeeds
     assert "q-bio.NC" in await subscriptions(commands)
     assert any("on_subscribed" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+async def test_control_and_bidi_characters_are_never_stored_or_echoed(commands: Commands) -> None:
+    await say(commands, "/lang en")
+    reply = await say(commands, "/keywords grap\x00h, \u202eevil\u202c, a\x1b[31mb, tab\there")
+    assert reply == "Only papers mentioning: graph, evil, a[31mb, tab here."
+    async with commands.db.session() as s:
+        chat = await ChatRepository(s).get(PRIVATE.platform, PRIVATE.chat_key)
+    assert chat is not None
+    assert chat.keywords == ("graph", "evil", "a[31mb", "tab here")
+    for echoed in ("/timezone \u2066Mars\u2069/\x00Olympus", "/lang \u202eKlingon", "/paper 24\x0003.x"):
+        text = await say(commands, echoed)
+        assert not any(c in text for c in "\x00\u202e\u2066\u2069"), text
+
+
+async def test_only_an_admin_brings_a_deactivated_group_back(commands: Commands) -> None:
+    await say(commands, "/subscribe cs.LG", GROUP)
+    async with commands.db.session() as s:
+        repo = ChatRepository(s)
+        chat = await repo.get(GROUP.platform, GROUP.chat_key)
+        assert chat is not None
+        await repo.mark_gone(chat.id, commands.clock())
+        await s.commit()
+
+    async def gone() -> bool:
+        async with commands.db.session() as s:
+            chat = await ChatRepository(s).get(GROUP.platform, GROUP.chat_key)
+        assert chat is not None
+        return chat.gone_at is not None
+
+    assert "管理员" in await say(commands, "/start", GROUP, admin=False)
+    assert await gone()
+    assert "欢迎回来" in await say(commands, "/start", GROUP, admin=True)
+    assert not await gone()
+    assert "欢迎回来" not in await say(commands, "/start", GROUP, admin=False)  # active: anyone may ask
+
+
+async def test_a_refused_tap_on_the_picker_is_an_alert(commands: Commands) -> None:
+    reply = await commands.callback(GROUP, "cat:t:cs.LG", is_admin=no)
+    assert reply.alert
+    assert "管理员" in reply.text
+    assert await subscriptions(commands, GROUP) == []
+    allowed = await commands.callback(GROUP, "cat:t:cs.LG", is_admin=yes)
+    assert not allowed.alert
+    assert await subscriptions(commands, GROUP) == ["cs.LG"]

@@ -11,10 +11,10 @@ call).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,7 +29,7 @@ from ..papers.errors import (
 )
 from ..papers.languages import TARGET_LANGUAGES, normalize_language
 from ..papers.models import Digest, DigestEntry, DigestOptions
-from ..papers.schedule import format_local, latest_batch_date, next_push
+from ..papers.schedule import canonical_timezone, format_local, latest_batch_date, next_push
 from ..papers.taxonomy import Taxonomy
 from ..storage.db import Database
 from ..storage.models import Chat
@@ -111,6 +111,7 @@ class Reply:
     entry: DigestEntry | None = None  # /paper: render as a footnote
     digest: Digest | None = None  # /digest: deliver as a digest
     notices: tuple[str, ...] = field(default=())
+    alert: bool = False  # a button tap refused: tell the one who tapped, leave the message as it is
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,16 @@ class ChatDefaults:
 
 
 AdminCheck = Callable[[], Awaitable[bool]]
+
+
+# Characters never taken from what a user typed: C0/C1 controls (NUL included) and the bidirectional
+# embeddings, overrides and isolates, which would reorder the text around them where it is echoed or stored.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` without control characters and bidi controls (tabs and line breaks kept, as spaces)."""
+    return _UNSAFE.sub("", text.replace("\t", " ").replace("\r", " ").replace("\n", " "))
 
 
 def split_args(text: str) -> list[str]:
@@ -181,10 +192,12 @@ class Commands:
             return Reply(lang, await self.stats())
         if name not in COMMANDS:
             return Reply(lang, t(lang, "bot_unknown_command"))
-        if len(args) > MAX_ARG_LENGTH:
-            args = args[:MAX_ARG_LENGTH]
+        args = clean_text(args[:MAX_ARG_LENGTH])
         if name in ADMIN_ONLY and not caller.is_private and not await is_admin():
             return Reply(lang, t(lang, "bot_admins_only"))
+        inactive = chat.gone_at is not None or chat.paused
+        if name == "start" and inactive and not caller.is_private and not await is_admin():
+            return Reply(lang, t(lang, "bot_admins_only"))  # deliveries to a group resume by an admin only
         handler: Callable[[Chat, str], Awaitable[Reply]] = getattr(self, f"_cmd_{name}")
         return await handler(chat, args)
 
@@ -200,7 +213,7 @@ class Commands:
             return await self._category_menu(chat, code)
         if action == "t":
             if not caller.is_private and not await is_admin():
-                return Reply(lang, t(lang, "bot_admins_only"))
+                return Reply(lang, t(lang, "bot_admins_only"), alert=True)
             try:
                 category = self.taxonomy.resolve(code)
             except UnknownCategory:
@@ -596,17 +609,8 @@ def chat_options(chat: Chat, categories: Sequence[str]) -> DigestOptions:
 
 
 def valid_timezone(text: str) -> str | None:
-    """The IANA zone name, or None. Only ``Area/City``-like names (and UTC) are looked up."""
-    name = text.strip()
-    if not name or len(name) > 64 or ".." in name or name.startswith("/"):
-        return None
-    if name.upper() in {"UTC", "GMT", "Z"}:
-        return "UTC"
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return name
+    """The IANA zone name ``text`` stands for, or None (``papers.schedule.canonical_timezone``)."""
+    return canonical_timezone(text) if len(text) <= 64 else None
 
 
 def language_name(code: str) -> str:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..papers.errors import UnsupportedLanguage
 from ..papers.languages import normalize_language
+from ..papers.schedule import canonical_timezone
 
 _HHMM = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 
@@ -72,11 +72,10 @@ class Settings(BaseSettings):
     @field_validator("default_timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {value!r} (e.g. Europe/Berlin)") from None
-        return value
+        zone = canonical_timezone(value)
+        if zone is None:
+            raise ValueError(f"unknown IANA time zone {value[:40]!r} (e.g. Europe/Berlin)")
+        return zone
 
     @field_validator("default_push_time")
     @classmethod

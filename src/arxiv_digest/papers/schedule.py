@@ -11,9 +11,10 @@ A chat's digest is due at its local push time on a day whose preceding 24 hours 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 ARXIV_TZ = ZoneInfo("America/New_York")
 FEED_REFRESH_AT = time(0, 0)
@@ -117,3 +118,22 @@ def push_due(day: date, push_time: time, timezone: str, *, not_before: datetime 
     if not_before is not None and not_before > instant:
         instant = not_before
     return first_push_at_or_after(instant, push_time, timezone)
+
+
+_NOT_ZONES = frozenset({"Factory", "localtime", "posixrules"})  # files in the tz database, not places
+
+
+@functools.cache
+def _zones() -> dict[str, str]:
+    """Every IANA zone name by its lower-cased form."""
+    return {name.lower(): name for name in available_timezones() if name not in _NOT_ZONES}
+
+
+def canonical_timezone(text: str) -> str | None:
+    """The IANA zone ``text`` names (any case: ``asia/shanghai`` is ``Asia/Shanghai``; ``Z`` and ``GMT``
+    are ``UTC``), or None. Only names of the tz database's zone list count: a region directory such as
+    ``America``, a path, or ``localtime``/``Factory``/``posixrules`` are not zones."""
+    name = text.strip()
+    if name.upper() in {"UTC", "GMT", "Z"}:
+        return "UTC"
+    return _zones().get(name.lower())

@@ -254,6 +254,9 @@ class TelegramBot:
         reply = await self.commands.callback(
             self.caller(update), query.data, is_admin=self.admin_check(update)
         )
+        if reply.alert:  # refused: only the one who tapped is told; the picker stays as it was
+            await query.answer(reply.text[:200], show_alert=True)
+            return
         await query.answer()
         target = target_of(update)
         try:
