@@ -725,6 +725,47 @@ async def test_unexpected_error_is_logged_and_answered_without_traceback(
     assert "/subscribe" in await h.text(USER, USER, "/help")  # the bot carries on
 
 
+# -- fairness ------------------------------------------------------------------------------------------------
+
+
+async def test_a_chat_flooding_commands_does_not_slow_the_others(
+    tmp_path: Any, fakes: tuple[FakeTelegram, FakeArxiv, FakeDeepL]
+) -> None:
+    """100 /help from one private chat, at Telegram's real limits (one message a second per private chat,
+    enforced by the fake): another chat's /help is answered as if it were alone. (The flood's first 20 are
+    answered, a second each, the rest dropped; stopping waits for those, so this takes about 20 s.)"""
+    import time
+
+    _, arxiv, deepl = fakes
+    database = Database(f"sqlite:///{tmp_path / 'flood.db'}")
+    with FakeTelegram(token=TOKEN, enforce_rate_limits=True) as tg:
+        settings = settings_for(tg, arxiv, deepl)
+        async with open_runtime(settings, db=database, clock=Clock()) as runtime:
+            bot = TelegramBot(
+                token=TOKEN,
+                commands=runtime.commands,
+                db=database,
+                base_url=tg.base_url,
+                rate_limiter=FloodLimiter(),  # Telegram's real limits
+            )
+            await bot.start()
+            try:
+                flooder, other = 5001, 5002
+                for _ in range(100):
+                    tg.queue_message(flooder, flooder, "/help")
+                await tg.wait_for(lambda: len(tg.sent(flooder)) >= 2, timeout=10)
+                asked = time.monotonic()
+                tg.queue_message(other, other, "/help")
+                await tg.wait_for(lambda: bool(tg.sent(other)), timeout=30)
+                waited = time.monotonic() - asked
+                assert waited < 2, f"the other chat waited {waited:.1f} s"
+                assert len(tg.sent(flooder)) < 20  # the flood is still being answered, a second each
+                assert tg.rate_limited == 0
+            finally:
+                await bot.stop()
+        await database.dispose()
+
+
 # -- start-up failures: one line, exit 1, never the token ----------------------------------------------------
 
 WRONG_TOKEN = "424242:wrong-secret-but-well-formed"
@@ -792,3 +833,38 @@ def test_a_failed_start_is_one_line_without_the_token(
     log_line = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (DEBUG|INFO) \S+: ")
     for line in proc.stderr.splitlines()[:-1]:
         assert log_line.match(line), line
+
+
+def test_a_token_revoked_while_running_stops_the_process_with_one_line(
+    tmp_path: Any, fakes: tuple[FakeTelegram, FakeArxiv, FakeDeepL]
+) -> None:
+    """One 401 on getUpdates makes python-telegram-bot give up polling for good: the bot must not stay up
+    deaf, where a supervisor cannot see it."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    tg = fakes[0]
+    env = run_environment(tmp_path, fakes, DELIVER_INTERVAL="0.5")
+    exe = Path(sys.executable).with_name("arxiv-digest")
+    proc = subprocess.Popen(
+        [str(exe), "run"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not tg.calls("getUpdates") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert tg.calls("getUpdates")
+        tg.inject(ApiError(401, "Unauthorized"), method="getUpdates", times=1000)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 1, err
+    last = err.rstrip("\n").splitlines()[-1]
+    assert last.startswith("arxiv-digest: Telegram rejected TELEGRAM_BOT_TOKEN while running"), err
+    assert "Traceback" not in err  # PTB's own traceback of the 401 is shown with -v only
+    for secret in (TOKEN, TOKEN.split(":", 1)[1]):
+        assert secret not in out + err

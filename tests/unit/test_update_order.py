@@ -103,3 +103,44 @@ async def test_the_two_notices_of_a_migration_are_handled_in_turn() -> None:
     release.set()
     await asyncio.gather(first, second)
     assert done == ["to", "from"]
+
+
+async def test_a_flooding_chat_holds_one_place_at_most() -> None:
+    # 100 slow updates of one chat, two places in all: the other chats still get a place at once
+    processor = ChatOrderedProcessor(max_concurrent_updates=2, max_queued_per_chat=200)
+    release = asyncio.Event()
+    done: list[str] = []
+    handle = _handler(release, done)
+    flood = [
+        asyncio.create_task(processor.process_update(_update(i, 10), handle(f"a{i}", slow=True)))
+        for i in range(100)
+    ]
+    await asyncio.sleep(0.05)
+    others = [
+        asyncio.create_task(processor.process_update(_update(1000 + i, 20 + i), handle(f"b{i}")))
+        for i in range(5)
+    ]
+    await asyncio.wait_for(asyncio.gather(*others), timeout=1)
+    assert done == [f"b{i}" for i in range(5)]  # answered while the flood waits
+    release.set()
+    await asyncio.gather(*flood)
+    assert done[5:] == [f"a{i}" for i in range(100)]  # the flooding chat's own order kept
+
+
+async def test_a_chat_past_its_queue_has_its_next_updates_dropped() -> None:
+    processor = ChatOrderedProcessor(max_concurrent_updates=4, max_queued_per_chat=3)
+    release = asyncio.Event()
+    done: list[str] = []
+    handle = _handler(release, done)
+    tasks = [
+        asyncio.create_task(processor.process_update(_update(i, 10), handle(f"a{i}", slow=True)))
+        for i in range(10)
+    ]
+    await asyncio.sleep(0.05)
+    release.set()
+    await asyncio.gather(*tasks)
+    assert done == ["a0", "a1", "a2"]
+    assert processor.dropped == 7
+    # once the chat's queue has drained it is served again
+    await processor.process_update(_update(99, 10), handle("a99"))
+    assert done[-1] == "a99"

@@ -33,7 +33,7 @@ from ..papers.models import DigestOptions
 from ..papers.taxonomy import load_taxonomy
 from ..papers.translate import NOTICE_NO_KEY
 from ..storage.db import AlreadyRunning, Database, StorageUnavailable
-from .delivery import PlatformStartFailed
+from .delivery import PlatformFailed
 from .digests import DigestService, HarvestStatus
 from .runtime import NothingToRun, open_runtime, run_bots
 from .settings import Settings
@@ -160,6 +160,21 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class ExpectedErrorsInOneLine(logging.Filter):
+    """A library logging the traceback of an error we report ourselves in one line (python-telegram-bot's
+    "Invalid token. Aborting" when a token is revoked while running) keeps its message, not the traceback;
+    ``-v`` shows everything."""
+
+    EXPECTED = frozenset({"InvalidToken"})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        kind = record.exc_info[0] if record.exc_info else None
+        if kind is not None and kind.__name__ in self.EXPECTED:
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def _secrets(settings: Settings | None) -> list[str]:
     if settings is None:
         return []
@@ -177,6 +192,8 @@ def configure_logging(level: str, *, verbose: bool, settings: Settings | None = 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(_secrets(settings)))
+    if not verbose:
+        handler.addFilter(ExpectedErrorsInOneLine())
     handler.set_name("arxiv-digest")
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == "arxiv-digest"]:
@@ -342,7 +359,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     except NothingToRun as exc:
         print(f"arxiv-digest: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except PlatformStartFailed as exc:
+    except PlatformFailed as exc:
         print(f"arxiv-digest: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except CliError as exc:

@@ -72,9 +72,10 @@ class PlatformUnavailable(ArxivDigestError):
     fault, worth retrying later."""
 
 
-class PlatformStartFailed(ArxivDigestError):
-    """A platform could not be started: its token or API URL is malformed or rejected, or its API cannot be
-    reached. The message is one line for the operator and never contains a secret."""
+class PlatformFailed(ArxivDigestError):
+    """A platform cannot be started or cannot go on: its token or API URL is malformed or rejected (at
+    start, or revoked while running), or its API cannot be reached at start. The process stops with this
+    message: one line for the operator, never a secret."""
 
 
 class RateLimited(ArxivDigestError):

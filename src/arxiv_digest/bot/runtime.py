@@ -19,6 +19,7 @@ from ..papers.translate import PaperTranslator
 from ..storage.db import Database, InstanceLock
 from ..storage.repositories import TranslationCacheRepository
 from .commands import ChatDefaults, Commands
+from .delivery import PlatformFailed
 from .digests import DigestService
 from .scheduler import Scheduler
 from .settings import Settings
@@ -145,6 +146,13 @@ async def run_bots(settings: Settings, *, stop: asyncio.Event | None = None) -> 
             runtime.commands.owner = ("telegram", settings.owner_chat_id) if settings.owner_chat_id else None
             runtime.commands.stats = lambda: stats_text(runtime, scheduler)
             runtime.commands.on_subscribed = scheduler.subscribed  # a new category is harvested at once
+            failures: list[PlatformFailed] = []
+
+            def failed(failure: PlatformFailed) -> None:  # never run deaf: stop, then exit with one line
+                failures.append(failure)
+                stop.set()
+
+            telegram.on_failure = failed
             await telegram.start()
             scheduler.start()
             try:
@@ -153,6 +161,8 @@ async def run_bots(settings: Settings, *, stop: asyncio.Event | None = None) -> 
             finally:
                 await scheduler.stop()
                 await telegram.stop()
+            if failures:
+                raise failures[0]
         finally:
             await lock.release()
 

@@ -8,6 +8,7 @@ Started and stopped by hand (``start``/``stop``) inside the one asyncio loop the
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import re
@@ -42,7 +43,7 @@ from ...formatters.i18n import t
 from ...storage.db import Database
 from ...storage.repositories import ChatRepository, TopicRepository
 from ..commands import CALLBACK_PREFIX, COMMANDS, Caller, Commands, Reply
-from ..delivery import ChatGone, ChatMoved, Deliverer, PlatformStartFailed, Target
+from ..delivery import ChatGone, ChatMoved, Deliverer, PlatformFailed, Target
 from .limiter import FloodLimiter
 from .sink import TelegramSink
 from .updates import ChatOrderedProcessor
@@ -59,16 +60,16 @@ _BASE_URL_SHAPE = re.compile(r"https?://[^\s/?#]+(?:/[^\s?#]*)?/bot")
 
 
 def check_settings(token: str, base_url: str | None) -> None:
-    """Refuse, before connecting, a token or Bot API URL of the wrong shape (PlatformStartFailed, one line
+    """Refuse, before connecting, a token or Bot API URL of the wrong shape (PlatformFailed, one line
     that never shows the token)."""
     if not _TOKEN_SHAPE.fullmatch(token):
-        raise PlatformStartFailed(
+        raise PlatformFailed(
             "TELEGRAM_BOT_TOKEN does not look like a bot token (<digits>:<letters, digits, - or _>, as "
             "@BotFather gives it): check for quotes, spaces or a missing part."
         )
     if base_url is not None and not _BASE_URL_SHAPE.fullmatch(base_url):
         shown = base_url.replace(token, "[redacted]")[:100]
-        raise PlatformStartFailed(
+        raise PlatformFailed(
             f"TELEGRAM_API_BASE_URL {shown!r} is not a Bot API URL: it must start with http:// or https:// "
             "and end with /bot (the token is appended), e.g. http://127.0.0.1:8081/bot."
         )
@@ -129,12 +130,15 @@ class TelegramBot:
         self.db = db
         self.sink = TelegramSink(self.application.bot, topics=self.forum_topic)
         self.deliverer = Deliverer(db, {PLATFORM: self.sink})
+        # told when the bot cannot go on (polling ended on its own); the runtime stops the process
+        self.on_failure: Callable[[PlatformFailed], None] | None = None
+        self._stopping = False
         self._install_handlers()
 
     # -- lifecycle ----------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Connect (``getMe``), register the command menu and start polling. Raises PlatformStartFailed, one
+        """Connect (``getMe``), register the command menu and start polling. Raises PlatformFailed, one
         line without the token, when Telegram rejects the token or cannot be reached."""
         app = self.application
         try:
@@ -143,20 +147,49 @@ class TelegramBot:
             await app.start()
             assert app.updater is not None
             await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+            self._watch_polling()
         except TelegramError as exc:
             await self._stop_quietly()
             if isinstance(exc, InvalidToken):  # its message quotes the token
-                raise PlatformStartFailed(
+                raise PlatformFailed(
                     "Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather (/mybots, API Token)."
                 ) from None
             if isinstance(exc, NetworkError):  # TimedOut included; its message may hold the URL and token
-                raise PlatformStartFailed(
+                raise PlatformFailed(
                     f"cannot reach the Telegram Bot API ({type(exc).__name__}): check "
                     "TELEGRAM_API_BASE_URL and the network."
                 ) from None
-            raise PlatformStartFailed(f"Telegram refused to start the bot ({type(exc).__name__}).") from None
+            raise PlatformFailed(f"Telegram refused to start the bot ({type(exc).__name__}).") from None
         me = app.bot.username
         logger.info("Telegram bot @%s started", me)
+
+    def _watch_polling(self) -> None:
+        """Never run deaf: when polling ends on its own (python-telegram-bot gives up for good on a 401, a
+        token revoked while running), ``on_failure`` is told, and the process stops with one line.
+
+        PTB offers no public handle on its polling task: the attribute is looked up by its private name,
+        and ``tests/e2e/test_telegram.py`` fails loudly if a PTB upgrade renames it."""
+        updater = self.application.updater
+        task = getattr(updater, "_Updater__polling_task", None)
+        if not isinstance(task, asyncio.Task):
+            raise RuntimeError("python-telegram-bot's polling task was not found: cannot watch it")
+        task.add_done_callback(self._polling_ended)
+
+    def _polling_ended(self, task: asyncio.Task[Any]) -> None:
+        if self._stopping or task.cancelled():
+            return
+        error = task.exception()
+        if isinstance(error, InvalidToken):
+            failure = PlatformFailed(
+                "Telegram rejected TELEGRAM_BOT_TOKEN while running (revoked or changed?): stopping; "
+                "check it with @BotFather."
+            )
+        else:
+            name = type(error).__name__ if error is not None else "no error"
+            failure = PlatformFailed(f"Telegram polling stopped on its own ({name}): stopping.")
+        logger.error("%s", failure)
+        if self.on_failure is not None:
+            self.on_failure(failure)
 
     async def _stop_quietly(self) -> None:
         """Undo a start that failed half-way; a failure here adds nothing to the one being reported."""
@@ -166,9 +199,13 @@ class TelegramBot:
             logger.debug("cleaning up after a failed start failed too", exc_info=True)
 
     async def stop(self) -> None:
+        self._stopping = True
         app = self.application
         if app.updater is not None and app.updater.running:
-            await app.updater.stop()
+            try:
+                await app.updater.stop()
+            except TelegramError:  # polling had already ended with this error, reported by _polling_ended
+                logger.debug("polling had ended with an error", exc_info=True)
         if app.running:
             await app.stop()
         await app.shutdown()
