@@ -7,7 +7,7 @@ import re
 from datetime import date
 from html.parser import HTMLParser
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from arxiv_digest.formatters.telegram import (
@@ -206,3 +206,70 @@ def test_summary_header_counts_and_more() -> None:
     assert text.startswith("cs.LG, stat.ML · 2026-09-24\n1 new · 1 cross-listed")
     assert "DeepL quota exhausted" in text
     assert text.rstrip().endswith("…and 3 more")
+
+
+long_text = st.text(
+    alphabet=st.sampled_from(list("&<>ab c.中🙂 ,-")) | st.characters(codec="utf-8"),
+    min_size=0,
+    max_size=9000,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@example(  # the case found: twelve collaboration names of ~420 characters, 5 KB on the link line
+    title="A measurement",
+    abstract="We measure.",
+    summary_en="We measure.",
+    tr_title="測定",
+    tr_abstract="測定する。",
+    tr_summary="測定する。",
+    authors=[f"The Large Collaboration {i}: " + "Author & Co, " * 30 for i in range(12)],
+    categories=["hep-ex"],
+)
+@example(
+    title="T" * 5000,
+    abstract="",
+    summary_en="",
+    tr_title="題" * 5000,
+    tr_abstract="",
+    tr_summary="",
+    authors=[],
+    categories=["cs.LG"] * 900,
+)
+@given(
+    title=long_text.filter(lambda s: s.strip() != ""),
+    abstract=long_text,
+    summary_en=long_text,
+    tr_title=long_text,
+    tr_abstract=long_text,
+    tr_summary=long_text,
+    authors=st.lists(long_text, max_size=15),
+    categories=st.lists(st.sampled_from(["cs.LG", "stat.ML", "hep-th", "math.OC"]), min_size=1, max_size=400),
+)
+def test_every_field_of_any_length_fits_in_valid_parts(
+    title: str,
+    abstract: str,
+    summary_en: str,
+    tr_title: str,
+    tr_abstract: str,
+    tr_summary: str,
+    authors: list[str],
+    categories: list[str],
+) -> None:
+    # A collaboration's author list of several kilobytes once made one part of 4,096+ (Telegram: 400).
+    paper = Paper(
+        arxiv_id="2409.01234",
+        title=title,
+        abstract=abstract,
+        authors=tuple(authors),
+        categories=tuple(categories),
+        version=3,
+    )
+    tr = PaperTranslation("JA", tr_title, tr_abstract, tr_summary)
+    item = DigestEntry(paper, AnnounceType.REPLACE, tuple(categories), summary_en, tr)
+    chunks = render_footnote(item, language="JA", ref=7)
+    visible = squash("".join(check(c) for c in chunks))  # each part within the limit, valid HTML
+    for field in (title, abstract, summary_en, tr_title, tr_abstract, tr_summary, *authors[:12]):
+        assert squash(" ".join(field.split())) in visible
+    summary = render_summary(Digest(tuple(categories), date(2026, 9, 24), "JA", (item,)))
+    assert [check(c) for c in summary]

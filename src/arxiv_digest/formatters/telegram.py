@@ -46,7 +46,7 @@ def esc_attr(text: str) -> str:
 @dataclass(frozen=True, slots=True)
 class Piece:
     """``text`` (plain, unescaped) shown inside ``open``/``close`` tags; ``raw`` pieces are trusted HTML
-    built here (links) and never split."""
+    built here (links) and never split, so they must be short: only a link of a fixed shape is raw."""
 
     text: str
     open: str = ""
@@ -139,7 +139,8 @@ def _type_label(entry: DigestEntry, language: str) -> str:
     return ""
 
 
-def digest_header(digest: Digest) -> str:
+def _header_pieces(digest: Digest) -> list[Piece]:
+    """``<b>categories · date</b>`` and the counts line, as pieces (a chat may follow many categories)."""
     counts = digest.counts
     cats = ", ".join(digest.categories)
     day = digest.announced_on.isoformat() if digest.announced_on else ""
@@ -148,7 +149,7 @@ def digest_header(digest: Digest) -> str:
         parts.append(t(digest.language, "tg_count_cross", count=counts["cross"]))
     if counts["replace"]:
         parts.append(t(digest.language, "tg_count_replace", count=counts["replace"]))
-    return f"<b>{esc(cats)} · {esc(day)}</b>\n{esc(' · '.join(parts))}"
+    return [Piece(f"{cats} · {day}", "<b>", "</b>"), Piece(" · ".join(parts))]
 
 
 def summary_row(n: int, entry: DigestEntry, *, footnote_link: str | None = None) -> str:
@@ -173,7 +174,7 @@ def render_summary(
     limit: int = MESSAGE_LIMIT,
 ) -> list[str]:
     """The summary as one or more messages, split on row boundaries."""
-    pieces = [Piece(digest_header(digest), raw=True)]
+    pieces = _header_pieces(digest)
     for notice in digest.notices:
         pieces.append(Piece(notice, "<i>", "</i>"))
     for i, entry in enumerate(digest.entries, start=1):
@@ -229,10 +230,13 @@ def render_footnote(
         pieces.append(Piece(prefix + title, "<b>", "</b>"))
     cats = entry.matched_categories or paper.categories
     link = f'<a href="{esc_attr(paper.abs_url)}">arXiv:{esc(paper.versioned_id)}</a>'
+    pieces.append(Piece(link, raw=True, separator="\n\n"))  # short: the only piece never split
     meta = " · ".join(x for x in (", ".join(cats), _authors(paper.authors)) if x)
+    if meta:  # categories and authors can be long (collaborations): plain text, split like any other
+        pieces.append(Piece(meta, separator=" · "))
     label = _type_label(entry, language)
-    line = link + (f" · {esc(meta)}" if meta else "") + (f"\n<i>{esc(label)}</i>" if label else "")
-    pieces.append(Piece(line, raw=True, separator="\n\n"))
+    if label:
+        pieces.append(Piece(label, "<i>", "</i>"))
     if tr is not None and tr.summary:
         pieces.append(Piece(tr.summary, "<b>", "</b>", separator="\n\n"))
         if entry.summary_en:
