@@ -13,13 +13,17 @@ Two sets of goldens:
 
 The reference goldens are parsed back into their fields (id, English title, translated title, summaries,
 abstracts), rebuilt as ``Digest`` objects and rendered; the result must equal the golden text byte for byte
-after two documented normalisations of the *expected* text:
+after three documented normalisations of the *expected* text:
 
 - links: the reference wrote ``http://arxiv.org/abs/…`` for its 2023 records; we always write
   ``paper.abs_url`` (https);
 - English titles of 2023 records: the reference stored the old-RSS title with its
   `` (arXiv:2310.19958v1 [cs.LG])`` suffix and showed it in the footnote (its table already shows the
   title without it). Our ``Paper.title`` is the title alone.
+- fields holding what GitHub's Markdown would eat (``Schr\\"odinger`` showed there as ``Schr"odinger``) are
+  escaped as ``markdown.escape_text`` does: 8 lines of the 2023 digest (``\\%`` and ``\\"``), none of
+  the 2025 one.
+  That the escaped text shows as written is checked on its own, against cmark-gfm, further down.
 
 The golden abstracts are fed in exactly as they are (cut at 1,000 characters, with the RSS "Announce Type"
 prefix and its translation), since the formatter must not alter abstracts.
@@ -35,15 +39,21 @@ import os
 import re
 from dataclasses import dataclass, replace
 from datetime import date
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import cmarkgfm
 import pytest
+from cmarkgfm.cmark import Options
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from arxiv_digest.formatters.markdown import (
     announce_label,
     escape_cell,
     escape_link_text,
+    escape_text,
     render_digest,
     render_footnote,
 )
@@ -170,13 +180,28 @@ def digest_of(
 
 
 def normalise_expected(text: str) -> str:
-    """The two documented normalisations of the golden text (see the module docstring)."""
+    """The three documented normalisations of the golden text (see the module docstring)."""
     text = text.replace("http://arxiv.org/abs/", "https://arxiv.org/abs/")
     lines = text.split("\n")
     for i, line in enumerate(lines):
         if line.startswith("    ") and not line.startswith("    [http") and OLD_SUFFIX.search(line):
-            lines[i] = OLD_SUFFIX.sub("", line)
+            line = OLD_SUFFIX.sub("", line)
+        lines[i] = _escaped_fields(line)
     return "\n".join(lines)
+
+
+def _escaped_fields(line: str) -> str:
+    """A line of a reference digest with its field escaped as ``escape_text`` escapes ours."""
+    row = _ROW.fullmatch(line)
+    if row is not None:
+        ref, title, link, _, summary = row.groups()
+        return f"| [^{ref}] | [{escape_link_text(title)}]({link}) | {escape_cell(summary)} |"
+    head = re.fullmatch(r"(\[\^\d+\]: )(.*)", line)
+    if head is not None:
+        return head.group(1) + escape_text(head.group(2))
+    if line.startswith("    ") and not line.startswith("    [http"):
+        return "    " + escape_text(line[4:])
+    return line
 
 
 @pytest.fixture(params=[GOLDEN_2023, GOLDEN_2025], ids=["2023", "2025"])
@@ -264,6 +289,81 @@ def table_rows(text: str) -> list[str]:
     return head.split("\n") if head else []
 
 
+@dataclass
+class Shown:
+    """What GitHub shows of a digest (cmark-gfm, tables and footnotes): per table row its cells' text and
+    the title link's href; per footnote its paragraphs' text. Whitespace runs are one space."""
+
+    rows: list[list[str]]
+    hrefs: list[str]
+    footnotes: list[list[str]]
+    raw_html: str
+
+
+class _GfmReader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.rows: list[list[str]] = []
+        self.hrefs: list[str] = []
+        self.footnotes: list[list[str]] = []
+        self._cell: list[str] | None = None
+        self._para: list[str] | None = None
+        self._in_body = False
+        self._in_footnotes = False
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "tbody":
+            self._in_body = True
+        elif tag == "tr" and self._in_body:
+            self.rows.append([])
+        elif tag == "td" and self._in_body:
+            self._cell = []
+        elif tag == "a" and self._cell is not None and len(self.rows[-1]) == 1:
+            self.hrefs.append(values.get("href") or "")
+        elif tag == "section" and "data-footnotes" in values:
+            self._in_footnotes = True
+        elif tag == "li" and self._in_footnotes:
+            self.footnotes.append([])
+        elif tag == "p" and self._in_footnotes:
+            self._para = []
+        elif tag == "a" and "data-footnote-backref" in values:
+            self._skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td" and self._cell is not None:
+            self.rows[-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "tbody":
+            self._in_body = False
+        elif tag == "p" and self._para is not None:
+            self.footnotes[-1].append(" ".join("".join(self._para).split()))
+            self._para = None
+        elif tag == "a" and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self._skip:
+            return
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._para is not None:
+            self._para.append(data)
+
+
+def shown(markdown: str) -> Shown:
+    html_text = cmarkgfm.github_flavored_markdown_to_html(markdown, options=Options.CMARK_OPT_FOOTNOTES)
+    reader = _GfmReader()
+    reader.feed(html_text)
+    reader.close()
+    return Shown(reader.rows, reader.hrefs, reader.footnotes, html_text)
+
+
+def one_space(text: str) -> str:
+    return " ".join(text.split())
+
+
 # --- our golden ------------------------------------------------------------------------------------------
 
 
@@ -320,6 +420,14 @@ def test_golden_bytes(golden: tuple[str, list[GoldenPaper]]) -> None:
     assert rendered == normalise_expected(text)
 
 
+@pytest.mark.parametrize(("name", "escaped"), [(GOLDEN_2023, 8), (GOLDEN_2025, 0)])
+def test_golden_escaping_touches_few_lines(name: str, escaped: int) -> None:
+    text = reference(name).read_text(encoding="utf-8")
+    changed = [line for line in text.split("\n") if _escaped_fields(line) != line]
+    assert len(changed) == escaped, changed
+    assert all("\\" in line or "<" in line for line in changed)
+
+
 def test_golden_normalisation_is_limited() -> None:
     # Guard the test itself: normalisation only touches links and the 2023 title suffixes.
     text = reference(GOLDEN_2025).read_text(encoding="utf-8")
@@ -344,9 +452,10 @@ def test_golden_with_english_summary_filled(golden: tuple[str, list[GoldenPaper]
     entries = [entry_from_golden(p, summary_en=f"English summary of paper {p.ref}.") for p in papers]
     expected = normalise_expected(text)
     for p in papers:
-        blank = f"    {p.summary}\n\n    \n\n"
+        blank = f"    {escape_text(p.summary)}\n\n    \n\n"
         assert expected.count(blank) == 1
-        expected = expected.replace(blank, f"    {p.summary}\n\n    English summary of paper {p.ref}.\n\n")
+        filled = f"    {escape_text(p.summary)}\n\n    English summary of paper {p.ref}.\n\n"
+        expected = expected.replace(blank, filled)
     assert render_digest(digest_of(entries)) == expected
 
 
@@ -392,9 +501,26 @@ def test_render_footnote_with_ref_is_the_digest_footnote() -> None:
 def test_escape_cell_changes_only_pipes_and_line_breaks() -> None:
     assert escape_cell("a | b") == "a \\| b"
     assert escape_cell("one\ntwo\r\nthree\rfour") == "one two three four"
-    text = "$\\|x\\|_2$ [A*] _x_ <b> & > 3"
-    assert escape_cell(text) == text.replace("|", "\\|")
+    text = "$x_2^*$ [A*] _x_ < b & > 3 (a) $\\mathbf{x}$"  # nothing Markdown would take: bytes kept
+    assert escape_cell(text) == text
     assert escape_link_text("Notes [Lecture Notes] | x") == "Notes \\[Lecture Notes\\] \\| x"
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [
+        ("$\\|x\\|$", "$\\\\|x\\\\|$"),  # GitHub would show $|x|$
+        ("\\& \\( \\{", "\\\\& \\\\( \\\\{"),
+        ('Schr\\"odinger', 'Schr\\\\"odinger'),
+        ("ends in \\", "ends in \\\\"),
+        ('<think> and <a href="javascript:x">', '\\<think> and \\<a href="javascript:x">'),
+        ("&lt;b&gt; &#60; &amp;", "\\&lt;b\\&gt; \\&#60; \\&amp;"),
+        ("see [^1] and [x](http://e.org) [y][z]", "see \\[^1] and [x\\](http://e.org) [y\\][z]"),
+        ("\\alpha \\mathbf{x}", "\\alpha \\mathbf{x}"),  # a backslash before a letter is LaTeX
+    ],
+)
+def test_escape_text(text: str, escaped: str) -> None:
+    assert escape_text(text) == escaped
 
 
 @pytest.mark.parametrize("arxiv_id", ["2307.13720", "2402.10567"])
@@ -413,12 +539,18 @@ def test_pipe_in_summary_keeps_three_cells_and_latex() -> None:
     assert "\\|" in summary
     text = render_digest(digest_of([entry]))
     [row] = table_rows(text)
-    cells = split_row(row)
-    assert len(cells) == 3
-    assert cells[2].replace("\\|", "|") == summary  # only the pipes changed
-    # Footnotes are not table cells: LaTeX untouched there.
-    assert f"\n    {summary}\n" in text
-    assert f"\n    {entry.paper.abstract}\n" in text
+    assert len(split_row(row)) == 3
+    # GitHub shows the summary as written, backslashes included, in the table and in the footnote. (On
+    # github.com $…$ is math; cmark-gfm here does not know math and takes x_t … x_\infty for emphasis, so
+    # underscores are left out of the comparison.)
+    page = shown(text)
+
+    def no_underscores(texts: list[str]) -> list[str]:
+        return [t.replace("_", "") for t in texts]
+
+    assert no_underscores(page.rows[0]) == no_underscores(["1", entry.paper.title, summary])
+    assert one_space(summary).replace("_", "") in no_underscores(page.footnotes[0])
+    assert one_space(entry.paper.abstract).replace("_", "") in no_underscores(page.footnotes[0])
 
 
 def test_line_breaks_in_title_and_summary_become_spaces_in_the_table() -> None:
@@ -455,11 +587,12 @@ def test_markdown_characters_in_titles(arxiv_id: str, characters: str) -> None:
     assert m is not None
     assert m.group(2) == entry.paper.abs_url
     link_text = m.group(1)
-    # No unescaped bracket can close the link text early; unescaping gives the title back.
+    # No unescaped bracket can close the link text early, and GitHub shows the title as written.
     assert re.search(r"(?<!\\)[\[\]]", link_text) is None
-    assert link_text.replace("\\[", "[").replace("\\]", "]") == title
-    # Everything but brackets is left alone, in the table and in the footnote.
-    assert f"\n    {title}\n" in text
+    page = shown(text)
+    assert page.rows[0][1] == title
+    assert page.hrefs == [entry.paper.abs_url]
+    assert one_space(title) in page.footnotes[0]
 
 
 def test_latex_untouched_everywhere_but_pipes() -> None:
@@ -677,3 +810,55 @@ def test_render_footnote_from_a_golden_paper_with_ref() -> None:
 def test_rendering_is_pure() -> None:
     digest = digest_of([entry_from_record("2404.01946"), entry_from_record("2210.16997")], omitted=2)
     assert render_digest(digest) == render_digest(digest)
+
+
+# --- as GitHub shows it: nothing a title, summary or abstract holds is eaten --------------------------------
+
+hostile = st.text(
+    # arXiv's text has no control characters (cmark shows NUL as U+FFFD)
+    alphabet=st.sampled_from(list("\\|[]^()<>&;#!/?{}$\"'`:ab xyz.12-+=\n"))
+    | st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")),
+    min_size=1,
+    max_size=80,
+).filter(lambda s: s.strip() != "")
+
+
+def _visible(text: str) -> str:
+    """What a field should show: itself, whitespace runs as one space. Markdown emphasis and code spans
+    (``*`` ``_`` `````` ``~``) are left to GitHub, as the reference format does, so they are kept out of the
+    generated texts below."""
+    return one_space(text)
+
+
+@settings(max_examples=150, deadline=None)
+@example(  # the cases found on GitHub
+    title="A title ending in a backslash \\",
+    summary="The model <think>s; see [^1], \\| and \\& and \\(x\\)",
+    abstract='Click <a href="javascript:alert(1)">here</a>. &lt;mask&gt; tokens. [link](http://e.org)',
+)
+@example(title="- 1. # heading", summary="> quoted\n===", abstract="line one\n---\n2) two")
+@given(
+    title=hostile.filter(lambda s: not set(s) & set("*_`~")),
+    summary=hostile.filter(lambda s: not set(s) & set("*_`~")),
+    abstract=hostile.filter(lambda s: not set(s) & set("*_`~")),
+)
+def test_github_shows_every_field_as_written(title: str, summary: str, abstract: str) -> None:
+    paper = Paper(arxiv_id="2409.00001", title=title, abstract=abstract, categories=("cs.LG",))
+    translation = PaperTranslation(ZH, "标题" + title, "摘要" + abstract, "总结" + summary)
+    entries = [DigestEntry(paper, AnnounceType.NEW, ("cs.LG",), summary, translation)] * 2
+    page = shown(render_digest(digest_of(entries)))
+    assert len(page.rows) == 2
+    for row in page.rows:
+        assert row[1:] == [_visible(title), _visible("总结" + summary)]
+    assert page.hrefs == [paper.abs_url] * 2  # no link of the text's own
+    assert "raw HTML omitted" not in page.raw_html
+    assert len(page.footnotes) == 2  # no footnote reference of the text's own
+    assert page.footnotes[0] == [
+        _visible("标题" + title),
+        _visible(title),
+        paper.abs_url,
+        _visible("总结" + summary),
+        _visible(summary),
+        _visible("摘要" + abstract),
+        _visible(abstract),
+    ]

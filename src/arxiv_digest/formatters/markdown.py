@@ -31,7 +31,17 @@ blank line. A digest without entries gives exactly the reference's empty page (f
 Differences from the reference, and nothing else:
 
 - table cells: ``|`` -> ``\\|`` and line breaks -> one space; in the title's link text ``[``/``]`` are
-  escaped as well. Everything else (LaTeX, ``* _ < > &``) is left as it is.
+  escaped as well.
+- in every text (cells and footnotes), what GitHub's Markdown (cmark-gfm) would otherwise eat is escaped
+  with a backslash, so the text shows as written: a backslash before ASCII punctuation or at a line's end
+  (``\\|``, ``\\&``, ``\\(``, ``Schr\\"odinger``, a title ending in ``\\``) is doubled; ``<`` before a
+  letter, ``/``, ``!`` or ``?`` (raw HTML such as ``<think>`` or ``<a href="javascript:…">``, which GitHub
+  drops or keeps live) becomes ``\\<``; ``&`` starting an entity (``&lt;``) becomes ``\\&``; ``[^`` (a
+  footnote reference to another paper) becomes ``\\[^``; ``](`` and ``][`` (a link) become ``\\](`` and
+  ``\\][``; a line starting like a block (``#``, ``>``, ``-``, ``+``, ``*``, ``=``, ``1.``, ``1)``: a
+  heading, quote, list or rule that would swallow its marker) gets a backslash before its marker. Text
+  without these sequences keeps its bytes; emphasis and code spans (``* _ `` ` ``) inside a line are left to
+  GitHub, as the reference does, so LaTeX such as ``$x_i^*$`` stays as written.
 - the English summary line holds ``entry.summary_en`` (the reference always left it blank); a blank
   ``summary_en`` still gives the reference's four-space line.
 - headers in the digest's language (``formatters.i18n``); the table header cells stay English.
@@ -67,14 +77,44 @@ def _one_line(text: str) -> str:
     return _LINE_BREAK.sub(" ", text)
 
 
+_BACKSLASH = re.compile(r"\\(?=[!-/:-@\[-`{-~]|$)", re.MULTILINE)  # before ASCII punctuation, or at an end
+_HTML_START = re.compile(r"<(?=[A-Za-z/!?])")
+_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+_FOOTNOTE_REF = re.compile(r"\[(?=\^)")
+_LINK_CLOSE = re.compile(r"\](?=[(\[])")
+# A line that would start a block (heading, quote, list, thematic break, setext underline): its marker.
+_BLOCK_START = re.compile(r"^([ \t]*)(?:([#>+=*-])|(\d{1,9})([.)]))", re.MULTILINE)
+
+
+def escape_text(text: str, *, brackets: bool = False) -> str:
+    """``text`` with what cmark-gfm would interpret escaped (see the module docstring); text without a
+    backslash, ``<``+letter, an entity, ``[^``, ``](`` or ``][`` is returned unchanged. ``brackets``: every
+    ``[`` and ``]`` escaped (a link's text)."""
+    text = _BACKSLASH.sub(r"\\\\", text)
+    text = _HTML_START.sub(r"\\<", text)
+    text = _ENTITY.sub(r"\\&", text)
+    text = _BLOCK_START.sub(_escape_block_start, text)
+    if brackets:
+        return text.replace("[", "\\[").replace("]", "\\]")
+    text = _FOOTNOTE_REF.sub(r"\\[", text)
+    return _LINK_CLOSE.sub(r"\\]", text)
+
+
+def _escape_block_start(match: re.Match[str]) -> str:
+    indent, marker, number, delimiter = match.groups()
+    if marker is not None:
+        return f"{indent}\\{marker}"
+    return f"{indent}{number}\\{delimiter}"
+
+
 def escape_cell(text: str) -> str:
-    """A table cell: ``|`` -> ``\\|``, line breaks -> space, nothing else changed."""
-    return _one_line(text).replace("|", "\\|")
+    """A table cell: ``escape_text``, ``|`` -> ``\\|``, line breaks -> space."""
+    return escape_text(_one_line(text)).replace("|", "\\|")
 
 
 def escape_link_text(text: str) -> str:
     """Link text inside a table cell: as ``escape_cell``, plus ``[``/``]`` escaped so the link holds."""
-    return escape_cell(text).replace("[", "\\[").replace("]", "\\]")
+    return escape_text(_one_line(text), brackets=True).replace("|", "\\|")
 
 
 def _indent(text: str) -> str:
@@ -114,20 +154,22 @@ def _table_row(ref: int, entry: DigestEntry, *, language: str) -> str:
 
 
 def _footnote_parts(entry: DigestEntry, *, language: str) -> tuple[str, list[str]]:
-    """The footnote's head line and its fields, in the reference order."""
+    """The footnote's head line and its fields, in the reference order, escaped (``escape_text``)."""
     paper = entry.paper
-    title = _one_line(paper.title)
+    title = escape_text(_one_line(paper.title))
     link = f"[{paper.abs_url}]({paper.abs_url}){_suffix(_one_line(announce_label(entry, language=language)))}"
+    summary_en = escape_text(entry.summary_en)
+    abstract = escape_text(paper.abstract)
     translation = None if is_english(language) else entry.translation
     if translation is None:
         fields = [link]
-        if entry.summary_en:
-            fields.append(entry.summary_en)
-        if paper.abstract:
-            fields.append(paper.abstract)
+        if summary_en:
+            fields.append(summary_en)
+        if abstract:
+            fields.append(abstract)
         return title, fields
     fields = []
-    head = _one_line(translation.title)
+    head = escape_text(_one_line(translation.title))
     if head:
         fields.append(title)
     else:
@@ -135,13 +177,13 @@ def _footnote_parts(entry: DigestEntry, *, language: str) -> tuple[str, list[str
     fields.append(link)
     if translation.summary:
         # A blank English summary still gets its line: the reference's four-space line.
-        fields += [translation.summary, entry.summary_en]
-    elif entry.summary_en:
-        fields.append(entry.summary_en)
+        fields += [escape_text(translation.summary), summary_en]
+    elif summary_en:
+        fields.append(summary_en)
     if translation.abstract:
-        fields.append(translation.abstract)
-    if paper.abstract:
-        fields.append(paper.abstract)
+        fields.append(escape_text(translation.abstract))
+    if abstract:
+        fields.append(abstract)
     return head, fields
 
 
