@@ -868,3 +868,52 @@ def test_a_token_revoked_while_running_stops_the_process_with_one_line(
     assert "Traceback" not in err  # PTB's own traceback of the 401 is shown with -v only
     for secret in (TOKEN, TOKEN.split(":", 1)[1]):
         assert secret not in out + err
+
+
+@pytest.mark.postgres
+async def test_a_process_whose_lock_another_took_stops_with_one_line(
+    tmp_path: Any, fakes: tuple[FakeTelegram, FakeArxiv, FakeDeepL]
+) -> None:
+    """The PostgreSQL lock dies with its connection (here: the server ends that session); when another
+    process takes it before this one can take it back, this one stops instead of both delivering."""
+    import sys
+    from pathlib import Path
+
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from arxiv_digest.storage.db import _ADVISORY_KEY, normalize_url
+    from tests.e2e.test_kill import database_url
+
+    tg = fakes[0]
+    key = {"key": _ADVISORY_KEY}
+    async with database_url("postgresql", tmp_path) as url:
+        env = run_environment(tmp_path, fakes, DATABASE_URL=url, LOCK_CHECK_INTERVAL="2")
+        exe = Path(sys.executable).with_name("arxiv-digest")
+        proc = await asyncio.create_subprocess_exec(
+            str(exe),
+            "run",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        other = create_async_engine(normalize_url(url))
+        try:
+            await tg.wait_for(lambda: bool(tg.calls("getUpdates")), timeout=30)
+            async with other.connect() as conn:  # "another process": ends the session, takes the lock
+                terminate = "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                await conn.execute(text(terminate + " AND objid = :key"), key)
+                await conn.execute(text("SELECT pg_advisory_lock(:key)"), key)
+                _, stderr = await asyncio.wait_for(proc.communicate(), 60)
+                await conn.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.communicate()
+            await other.dispose()
+    err = stderr.decode()
+    assert proc.returncode == 1, err
+    last = err.rstrip("\n").splitlines()[-1]
+    assert last.startswith("arxiv-digest: The database lock was lost and another arxiv-digest process"), err
+    assert "Traceback" not in err

@@ -717,3 +717,24 @@ async def test_pretranslation_is_for_the_chats_that_will_get_the_day(world: Worl
     await _woken(world)
     assert [language for language, _ in translated] == ["JA"]  # not DE: chat 98 has had the day
     assert NEW_PAPER in translated[0][1]
+
+
+async def test_nothing_runs_while_the_database_lock_is_not_held(world: World) -> None:
+    await world.chat(5)
+    held = False
+
+    async def may_run() -> bool:
+        return held
+
+    world.scheduler.may_run = may_run
+    assert await world.scheduler.harvest_tick() is None
+    assert world.arxiv.requests == []
+    world.clock.now = datetime(2026, 9, 24, 9, tzinfo=UTC)
+    report = await world.scheduler.deliver_tick()
+    assert (report.planned, report.delivered) == (0, 0)
+    assert world.tg.recorded("sendMessage") == []
+
+    held = True  # the lock is back: the day goes out
+    await world.scheduler.harvest_tick()
+    assert (await world.scheduler.deliver_tick()).delivered == 1
+    assert world.digests_in(5) == ["2026-09-24"]

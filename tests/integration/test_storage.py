@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import delete, func, inspect, select
+from sqlalchemy import delete, func, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -722,3 +722,53 @@ async def test_sqlite_file_is_shared_between_databases(tmp_path: Path) -> None:
 async def _count(db: Database, table: Any) -> int:
     async with db.session() as s:
         return int((await s.execute(select(func.count()).select_from(table))).scalar_one())
+
+
+# -- the single-instance lock on PostgreSQL dies with its connection ----------------------------------------
+
+
+async def _terminate_lock_holder() -> None:
+    """What a server restart or a dropped network does: end the session that holds the advisory lock."""
+    from arxiv_digest.storage.db import _ADVISORY_KEY
+
+    admin = Database(postgres_url())
+    try:
+        async with admin.engine.connect() as conn:
+            await conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                    "WHERE locktype = 'advisory' AND objid = :key AND pid <> pg_backend_pid()"
+                ),
+                {"key": _ADVISORY_KEY},
+            )
+            await conn.commit()
+    finally:
+        await admin.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_lost_lock_is_taken_again_or_its_loss_is_raised() -> None:
+    from arxiv_digest.storage.db import AlreadyRunning, InstanceLock
+
+    url = postgres_url()
+    first_db, second_db = Database(url), Database(url)
+    first, second = InstanceLock(first_db), InstanceLock(second_db)
+    try:
+        await first.acquire()
+        assert await first.check()
+        await _terminate_lock_holder()  # nobody else wants it: taken again
+        assert await first.check()
+        assert first.held
+        with pytest.raises(AlreadyRunning):
+            await second.acquire()
+
+        await _terminate_lock_holder()  # this time another process is quicker
+        await second.acquire()
+        with pytest.raises(AlreadyRunning):
+            await first.check()
+        assert not first.held
+    finally:
+        await first.release()
+        await second.release()
+        await first_db.dispose()
+        await second_db.dispose()

@@ -4,22 +4,23 @@ commands and the platform bots from ``Settings``, and runs them in one asyncio l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ..papers.arxiv_client import ArxivClient
+from ..papers.errors import ArxivDigestError
 from ..papers.ratelimit import RequestGate
 from ..papers.taxonomy import load_taxonomy
 from ..papers.translate import PaperTranslator
-from ..storage.db import Database, InstanceLock
+from ..storage.db import AlreadyRunning, Database, InstanceLock
 from ..storage.repositories import TranslationCacheRepository
 from .commands import ChatDefaults, Commands
-from .delivery import PlatformFailed
 from .digests import DigestService
 from .scheduler import Scheduler
 from .settings import Settings
@@ -146,25 +147,54 @@ async def run_bots(settings: Settings, *, stop: asyncio.Event | None = None) -> 
             runtime.commands.owner = ("telegram", settings.owner_chat_id) if settings.owner_chat_id else None
             runtime.commands.stats = lambda: stats_text(runtime, scheduler)
             runtime.commands.on_subscribed = scheduler.subscribed  # a new category is harvested at once
-            failures: list[PlatformFailed] = []
+            failures: list[ArxivDigestError] = []
 
-            def failed(failure: PlatformFailed) -> None:  # never run deaf: stop, then exit with one line
+            def failed(failure: ArxivDigestError) -> None:  # never run deaf: stop, then exit with one line
                 failures.append(failure)
                 stop.set()
 
+            async def lock_held() -> bool:
+                try:
+                    return await lock.check()
+                except AlreadyRunning:
+                    failed(
+                        AlreadyRunning(
+                            f"The database lock was lost and another arxiv-digest process took it "
+                            f"({runtime.db.url}): stopping, so that only one of them sends.",
+                            hint="",
+                        )
+                    )
+                    return False
+
+            scheduler.may_run = lock_held
             telegram.on_failure = failed
             await telegram.start()
             scheduler.start()
+            watchdog = asyncio.create_task(_watch_lock(lock_held, settings.lock_check_interval, stop))
             try:
                 await stop.wait()
                 logger.info("stopping")
             finally:
+                watchdog.cancel()
                 await scheduler.stop()
                 await telegram.stop()
             if failures:
                 raise failures[0]
         finally:
             await lock.release()
+
+
+async def _watch_lock(held: Callable[[], Awaitable[bool]], interval: float, stop: asyncio.Event) -> None:
+    """Ask every ``interval`` seconds whether the single-instance lock is still held (``held`` stops the
+    process when another one took it); between scheduled runs too, so a loss is noticed within seconds."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+        if not stop.is_set():
+            try:
+                await held()
+            except Exception:
+                logger.warning("checking the database lock failed", exc_info=True)
 
 
 def telegram_rate_limiter(scale: float = 1.0) -> FloodLimiter:

@@ -86,6 +86,7 @@ class Scheduler:
         concurrency: int = 50,
         max_failures: int = 5,
         notify_owner: OwnerNotifier | None = None,
+        may_run: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self.db = db
         self.digests = digests
@@ -96,6 +97,8 @@ class Scheduler:
         self.concurrency = max(1, concurrency)
         self.max_failures = max_failures
         self.notify_owner = notify_owner
+        # asked before every run: False while this process does not hold the database's single-instance lock
+        self.may_run = may_run
         self._retry_at: dict[int, datetime] = {}  # chat id -> not before (backoff after failures)
         self._down_until: dict[str, datetime] = {}  # platform -> not before (it was unreachable)
         self._scheduler: AsyncIOScheduler | None = None
@@ -156,9 +159,15 @@ class Scheduler:
     async def harvest_tick(self) -> HarvestStatus | None:
         """Fetch the current batch when it is not stored yet; backfill missed days; pre-translate."""
         async with self._harvest_lock:
-            if self.deliverer.stopping:
+            if self.deliverer.stopping or not await self._may_run():
                 return None
             return await self._harvest()
+
+    async def _may_run(self) -> bool:
+        if self.may_run is None or await self.may_run():
+            return True
+        logger.warning("not running: this process does not hold the database lock right now")
+        return False
 
     async def subscribed(self, categories: Sequence[str]) -> None:
         """A chat has just subscribed to ``categories`` (``Commands.on_subscribed``): when the batch arXiv
@@ -299,6 +308,8 @@ class Scheduler:
         """Plan what is due into the ledger, then run every pending delivery."""
         async with self._deliver_lock:
             report = TickReport()
+            if not await self._may_run():
+                return report
             await self.plan_due(report)
             await self.run_pending(report)
             self.last_tick = report

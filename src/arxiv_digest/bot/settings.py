@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     languages_per_chat_per_day: int = Field(default=3, ge=1)
     harvest_interval: float = Field(default=600.0, ge=1.0)
     deliver_interval: float = Field(default=60.0, ge=0.1)
+    lock_check_interval: float = Field(default=10.0, ge=0.1)
     delivery_concurrency: int = Field(default=50, ge=1, le=1000)
     owner_chat_id: str | None = None
     telegram_rate_scale: float = Field(default=1.0, gt=0.0, le=1000.0)

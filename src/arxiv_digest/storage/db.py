@@ -14,6 +14,7 @@ Failures to reach the database raise :class:`StorageUnavailable`, whose message 
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -282,12 +283,18 @@ _ADVISORY_KEY = 0x61727876  # "arxv": the PostgreSQL advisory lock of one deploy
 
 class InstanceLock:
     """One running bot per database: a lock file beside a SQLite database (``flock``), a session-level
-    advisory lock on PostgreSQL. Released on ``release()`` or when the process dies."""
+    advisory lock on PostgreSQL. Released on ``release()`` or when the process dies.
+
+    A PostgreSQL session lock dies with its connection (a restarted server, a dropped network, an idle
+    timeout), silently. ``check()`` asks the connection: when it is gone the lock is taken again on a new one;
+    if another process took it meanwhile, ``AlreadyRunning`` is raised and the caller must stop sending.
+    """
 
     def __init__(self, db: Database) -> None:
         self._db = db
         self._fd: int | None = None
         self._conn: Any = None
+        self.held = False
 
     async def acquire(self) -> None:
         """Raises AlreadyRunning when another process holds it."""
@@ -308,9 +315,17 @@ class InstanceLock:
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()}\n".encode())
             self._fd = fd
+            self.held = True
             return
+        await self._take_advisory_lock()
+
+    async def _take_advisory_lock(self) -> None:
         conn = await self._db.engine.connect()
-        got = (await conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({_ADVISORY_KEY})")).scalar_one()
+        try:
+            got = (await conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({_ADVISORY_KEY})")).scalar_one()
+        except BaseException:
+            await conn.close()
+            raise
         if not got:
             await conn.close()
             raise AlreadyRunning(
@@ -318,8 +333,36 @@ class InstanceLock:
                 hint="Stop it first (it holds the database's advisory lock).",
             )
         self._conn = conn
+        self.held = True
+
+    async def check(self) -> bool:
+        """Whether the lock is held now; a lost PostgreSQL lock is taken again when it can be. Raises
+        AlreadyRunning when another process took it meanwhile; returns False while the database cannot be
+        reached (nothing can be delivered then anyway)."""
+        if self._conn is None:
+            return self.held  # SQLite's flock lives as long as the process (or nothing was acquired)
+        try:
+            await self._conn.exec_driver_sql("SELECT 1")
+            return True
+        except (OSError, DBAPIError, InterfaceError) as exc:
+            logger.warning("the database lock's connection was lost (%s); taking the lock again", exc)
+        self.held = False
+        conn, self._conn = self._conn, None
+        with contextlib.suppress(Exception):
+            await conn.invalidate()
+        try:
+            with self._db._translate_errors():
+                await self._take_advisory_lock()
+        except AlreadyRunning:
+            raise
+        except StorageUnavailable as exc:
+            logger.warning("the database lock could not be taken again yet: %s", exc)
+            return False
+        logger.warning("the database lock was taken again")
+        return True
 
     async def release(self) -> None:
+        self.held = False
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
@@ -327,8 +370,11 @@ class InstanceLock:
         if self._conn is not None:
             try:
                 await self._conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_ADVISORY_KEY})")
+            except (OSError, DBAPIError, InterfaceError):
+                logger.info("the database lock's connection was already gone")
             finally:
-                await self._conn.close()
+                with contextlib.suppress(Exception):
+                    await self._conn.close()
                 self._conn = None
 
 
