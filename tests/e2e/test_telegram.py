@@ -246,6 +246,15 @@ async def test_settings_commands_validate(sqlite_harness: Harness) -> None:
     assert chat.keywords == ("diffusion", "graph neural network")
 
 
+async def test_a_reply_that_meets_a_telegram_5xx_is_sent_again(sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    h.tg.inject(ApiError(502, "Bad Gateway"), method="sendMessage", chat_id=USER, times=1)
+    reply = await h.text(USER, USER, "/help")
+    assert "/subscribe" in reply
+    attempts = [c for c in h.tg.recorded("sendMessage") if c.params.get("chat_id") in (USER, str(USER))]
+    assert [c.status for c in attempts] == [502, 200]
+
+
 async def test_user_text_is_escaped_never_html(sqlite_harness: Harness) -> None:
     h = sqlite_harness
     reply = await h.text(USER, USER, "/subscribe <b>cs.LG</b>&amp;")

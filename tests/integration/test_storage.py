@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -772,3 +773,59 @@ async def test_a_lost_lock_is_taken_again_or_its_loss_is_raised() -> None:
         await second.release()
         await first_db.dispose()
         await second_db.dispose()
+
+
+# -- the single-instance lock on SQLite: any name of the file is the same lock ------------------------------
+
+
+@pytest.mark.parametrize("other_name", ["symlink", "hard link", "relative path"])
+async def test_another_name_of_the_sqlite_file_is_the_same_lock(
+    tmp_path: Path, other_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from arxiv_digest.storage.db import AlreadyRunning, InstanceLock
+
+    path = tmp_path / "data" / "bot.db"
+    first_db = Database(f"sqlite:///{path}")
+    await first_db.upgrade()
+    if other_name == "symlink":
+        other = tmp_path / "elsewhere.db"
+        other.symlink_to(path)
+    elif other_name == "hard link":
+        other = tmp_path / "hardlink.db"
+        os.link(path, other)
+    else:
+        monkeypatch.chdir(tmp_path / "data")
+        other = Path("bot.db")
+    second_db = Database(str(other))
+    first, second = InstanceLock(first_db), InstanceLock(second_db)
+    try:
+        await first.acquire()
+        with pytest.raises(AlreadyRunning, match="another name of the same file"):
+            await second.acquire()
+        await first.release()
+        await second.acquire()  # free once the first has stopped
+    finally:
+        await first.release()
+        await second.release()
+        await first_db.dispose()
+        await second_db.dispose()
+
+
+async def test_an_empty_sqlite_file_is_refused_not_taken_for_a_new_database(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    path.write_bytes(b"")  # a database truncated or copied wrongly; subscriptions would silently vanish
+    db = Database(f"sqlite:///{path}")
+    try:
+        with pytest.raises(StorageUnavailable, match="empty file") as info:
+            await db.upgrade()
+        assert "restore it from a backup" in str(info.value)
+        assert path.stat().st_size == 0  # nothing written
+    finally:
+        await db.dispose()
+    path.unlink()  # no file: a new database, as on a first run
+    db = Database(f"sqlite:///{path}")
+    try:
+        await db.upgrade()
+        assert await db.current_revision() is not None
+    finally:
+        await db.dispose()

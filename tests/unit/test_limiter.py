@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from telegram.error import RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
 from arxiv_digest.bot.delivery import fan_out
 from arxiv_digest.bot.telegram.limiter import FloodLimiter, Window, _chat_key
@@ -204,3 +204,45 @@ async def test_the_fan_out_marker_reaches_the_limiter_through_tasks() -> None:
     reply.cancel()
     await asyncio.gather(bulk, reply, return_exceptions=True)
     assert order == []
+
+
+class _Failing:
+    """A request callback that raises ``error`` ``failures`` times, then succeeds."""
+
+    def __init__(self, error: Exception, failures: int) -> None:
+        self.error = error
+        self.failures = failures
+        self.calls = 0
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise self.error
+        return {"ok": True}
+
+
+async def test_a_reply_failing_on_telegrams_side_is_sent_again() -> None:
+    limiter = FloodLimiter(scale=1000, max_retries=2, network_backoff=0.01)
+    failing = _Failing(NetworkError("Bad Gateway"), 2)
+    assert await _request(limiter, failing) == {"ok": True}
+    assert failing.calls == 3
+    with pytest.raises(NetworkError):  # bounded
+        await _request(limiter, _Failing(NetworkError("Bad Gateway"), 5))
+
+
+async def test_a_timed_out_reply_and_the_fan_out_are_not_sent_again() -> None:
+    limiter = FloodLimiter(scale=1000, max_retries=2, network_backoff=0.01)
+    timed_out = _Failing(TimedOut(), 1)  # it may have arrived: a second one would be a duplicate
+    with pytest.raises(TimedOut):
+        await _request(limiter, timed_out)
+    assert timed_out.calls == 1
+    bad = _Failing(
+        BadRequest("can't parse entities"), 1
+    )  # a 400 (a NetworkError in PTB): the request's fault
+    with pytest.raises(BadRequest):
+        await _request(limiter, bad)
+    assert bad.calls == 1
+    failing = _Failing(NetworkError("Bad Gateway"), 1)  # the delivery stays pending; the next run sends it
+    with fan_out(), pytest.raises(NetworkError):
+        await _request(limiter, failing)
+    assert failing.calls == 1

@@ -123,10 +123,12 @@ async def run_bots(settings: Settings, *, stop: asyncio.Event | None = None) -> 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with open_runtime(settings) as runtime:
-        lock = InstanceLock(runtime.db)
-        await lock.acquire()  # AlreadyRunning: a second process on this database never sends anything
-        try:
+    locks: list[InstanceLock] = []
+    try:
+        async with open_runtime(settings) as runtime:
+            lock = InstanceLock(runtime.db)
+            await lock.acquire()  # AlreadyRunning: a second process on this database never sends anything
+            locks.append(lock)
             telegram = TelegramBot(
                 token=settings.telegram_bot_token.get_secret_value(),
                 commands=runtime.commands,
@@ -180,8 +182,9 @@ async def run_bots(settings: Settings, *, stop: asyncio.Event | None = None) -> 
                 await telegram.stop()
             if failures:
                 raise failures[0]
-        finally:
-            await lock.release()
+    finally:
+        for held in locks:  # after the engine is disposed: on SQLite the lock's descriptor closes last
+            await held.release()
 
 
 async def _watch_lock(held: Callable[[], Awaitable[bool]], interval: float, stop: asyncio.Event) -> None:

@@ -103,6 +103,8 @@ class Scheduler:
         self._down_until: dict[str, datetime] = {}  # platform -> not before (it was unreachable)
         self._scheduler: AsyncIOScheduler | None = None
         self._deliver_lock = asyncio.Lock()
+        self._storage_was_down = False
+        self._lock_was_missing = False
         self._harvest_lock = asyncio.Lock()
         self._wake_queued = False  # a harvest woken by a subscription waits for the lock
         self._wake_tasks: set[asyncio.Task[None]] = set()
@@ -161,13 +163,36 @@ class Scheduler:
         async with self._harvest_lock:
             if self.deliverer.stopping or not await self._may_run():
                 return None
-            return await self._harvest()
+            try:
+                status = await self._harvest()
+            except StorageUnavailable as exc:
+                self._storage_down(exc)
+                return None
+            self._storage_back()
+            return status
+
+    def _storage_down(self, error: StorageUnavailable) -> None:
+        """One line per database outage (not a traceback per run); the next run tries again."""
+        if not self._storage_was_down:
+            self._storage_was_down = True
+            logger.warning("database unavailable; scheduled runs wait for it: %s", error)
+        else:
+            logger.debug("database still unavailable: %s", error)
+
+    def _storage_back(self) -> None:
+        if self._storage_was_down:
+            self._storage_was_down = False
+            logger.warning("database reachable again; scheduled runs resume")
 
     async def _may_run(self) -> bool:
-        if self.may_run is None or await self.may_run():
-            return True
-        logger.warning("not running: this process does not hold the database lock right now")
-        return False
+        held = self.may_run is None or await self.may_run()
+        if held == self._lock_was_missing:  # a change: one line each way, not one per run
+            self._lock_was_missing = not held
+            if held:
+                logger.warning("the database lock is held again; scheduled runs resume")
+            else:
+                logger.warning("scheduled runs wait: this process does not hold the database lock right now")
+        return held
 
     async def subscribed(self, categories: Sequence[str]) -> None:
         """A chat has just subscribed to ``categories`` (``Commands.on_subscribed``): when the batch arXiv
@@ -310,8 +335,13 @@ class Scheduler:
             report = TickReport()
             if not await self._may_run():
                 return report
-            await self.plan_due(report)
-            await self.run_pending(report)
+            try:
+                await self.plan_due(report)
+                await self.run_pending(report)
+            except StorageUnavailable as exc:
+                self._storage_down(exc)
+                return report
+            self._storage_back()
             self.last_tick = report
             if report.planned or report.delivered or report.failed or report.later:
                 logger.info(
@@ -349,6 +379,8 @@ class Scheduler:
                 continue
             try:
                 await self._plan_chat(chat, stored, now, report, days, hold=(expected, fetching))
+            except StorageUnavailable:
+                raise  # the database's fault, not the chat's: the whole run waits for it
             except Exception:
                 logger.exception("chat %s: planning its digest failed", chat.id)
                 await self._failed(chat, report)

@@ -190,6 +190,7 @@ class Database:
         PostgreSQL's DDL is transactional. Python's sqlite3 driver would commit each DDL statement on its
         own, so on SQLite the upgrade runs on a connection of its own with the driver's transaction handling
         off and an explicit ``BEGIN IMMEDIATE`` (which also takes the write lock for the whole upgrade)."""
+        self._refuse_an_empty_file()
         # (an in-memory database dies with the process anyway, and lives on the main engine's connection)
         engine = self._migration_engine() if self._sqlite_file is not None else self._engine
         try:
@@ -211,6 +212,21 @@ class Database:
             if engine is not self._engine:
                 await engine.dispose()
         logger.info("database %s at revision %s", self._safe_url, revision)
+
+    def _refuse_an_empty_file(self) -> None:
+        """A SQLite file of 0 bytes (and no write-ahead log with content) holds nothing: SQLite would take it
+        for a new database, and a truncated or wrongly copied one would start over, every subscription gone,
+        without a word. Say so instead; a new database is made where no file is."""
+        path = self._sqlite_file
+        if path is None or not path.exists() or path.stat().st_size > 0:
+            return
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            return
+        raise StorageUnavailable(
+            f"The SQLite database {self._safe_url} is an empty file (0 bytes): it holds no data.",
+            hint="If it was a database, restore it from a backup; to start a new one, delete the file.",
+        )
 
     def _migration_engine(self) -> AsyncEngine:
         engine = create_async_engine(
@@ -282,8 +298,9 @@ _ADVISORY_KEY = 0x61727876  # "arxv": the PostgreSQL advisory lock of one deploy
 
 
 class InstanceLock:
-    """One running bot per database: a lock file beside a SQLite database (``flock``), a session-level
-    advisory lock on PostgreSQL. Released on ``release()`` or when the process dies.
+    """One running bot per database: ``flock`` on the SQLite database file (so any name of the file, a
+    symlink or a hard link, is the same lock), a session-level advisory lock on PostgreSQL. Released on
+    ``release()`` (after the database's engine is disposed) or when the process dies.
 
     A PostgreSQL session lock dies with its connection (a restarted server, a dropped network, an idle
     timeout), silently. ``check()`` asks the connection: when it is gone the lock is taken again on a new one;
@@ -302,18 +319,25 @@ class InstanceLock:
             path = self._db.sqlite_file
             if path is None:
                 return  # an in-memory database is private to this process
-            lock_path = path.with_name(path.name + ".lock")
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            # The database file itself (its inode): a symlink or a hard link to it is the same lock. It must
+            # exist (the runtime upgrades it first). SQLite's own locks are fcntl locks, which flock does
+            # not touch; this descriptor is closed only after the engine's (release() after dispose()).
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except OSError as exc:
+                raise StorageUnavailable(
+                    f"Cannot open the SQLite database {self._db.url} to lock it: {exc.strerror or exc}.",
+                    hint="Check DATABASE_URL and the file's permissions.",
+                ) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 os.close(fd)
                 raise AlreadyRunning(
-                    f"Another arxiv-digest process is running on {self._db.url}.",
-                    hint=f"Stop it first (lock file {lock_path}).",
+                    f"Another arxiv-digest process is running on {self._db.url} "
+                    f"(or on another name of the same file).",
+                    hint="Stop it first.",
                 ) from None
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
             self._fd = fd
             self.held = True
             return

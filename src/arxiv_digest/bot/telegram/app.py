@@ -40,7 +40,7 @@ from telegram.ext import (
 )
 
 from ...formatters.i18n import t
-from ...storage.db import Database
+from ...storage.db import Database, StorageUnavailable
 from ...storage.repositories import ChatRepository, TopicRepository
 from ..commands import CALLBACK_PREFIX, COMMANDS, Caller, Commands, Reply
 from ..delivery import ChatGone, ChatMoved, Deliverer, PlatformFailed, Target
@@ -133,6 +133,7 @@ class TelegramBot:
         # told when the bot cannot go on (polling ended on its own); the runtime stops the process
         self.on_failure: Callable[[PlatformFailed], None] | None = None
         self._stopping = False
+        self._storage_was_down = False  # the last command met an unreachable database
         self._install_handlers()
 
     # -- lifecycle ----------------------------------------------------------------------------------------
@@ -270,6 +271,9 @@ class TelegramBot:
         reply = await self.commands.handle(
             self.caller(update), command, args, is_admin=self.admin_check(update)
         )
+        if self._storage_was_down:
+            self._storage_was_down = False
+            logger.warning("database reachable again")
         await self.send_reply(update, reply, reply_to=str(message.message_id))
 
     async def on_unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -360,6 +364,9 @@ class TelegramBot:
         if isinstance(error, ChatMoved) and chat_key is not None:
             await self.migrate(chat_key, error.new_chat_id)
             return
+        if isinstance(error, StorageUnavailable):
+            await self._storage_down(update, error)
+            return
         logger.error("update in chat %s failed", chat_key, exc_info=error)
         if isinstance(update, Update) and chat_key is not None and not isinstance(error, TelegramError):
             try:
@@ -368,6 +375,22 @@ class TelegramBot:
                 await self.sink.send(target_of(update), text)
             except Exception:  # the error reply is best effort
                 logger.warning("could not tell chat %s about the error", chat_key, exc_info=True)
+
+    async def _storage_down(self, update: object, error: StorageUnavailable) -> None:
+        """The database cannot be reached: one log line per outage, and the chat is told to try again (in
+        its user's language: the chat's own is in the database)."""
+        if not self._storage_was_down:
+            self._storage_was_down = True
+            logger.warning(
+                "database unavailable, commands are answered 'try again' until it is back: %s", error
+            )
+        if not isinstance(update, Update) or update.effective_chat is None:
+            return
+        language = self.commands.initial_language(self.caller(update))
+        try:
+            await self.sink.send(target_of(update), html.escape(t(language, "bot_storage_down"), quote=False))
+        except Exception:
+            logger.debug("could not tell the chat the database is down", exc_info=True)
 
     # -- replies --------------------------------------------------------------------------------------------
 

@@ -16,7 +16,9 @@ Requests wait in order of arrival, except that the scheduled fan-out's (``delive
 all others, so a command's reply is not stuck behind ten thousand chats' digests. A 429 that still happens
 (another client with the same token, a limit Telegram does not publish) to a reply is waited out and
 retried, up to ``max_retries`` times and ``max_retry_wait`` seconds, holding back only the chat it concerns;
-then ``RetryAfter`` reaches the caller. A 429 in the fan-out reaches the caller at once: the delivery
+then ``RetryAfter`` reaches the caller. A reply that fails on Telegram's side (5xx) or cannot connect is
+retried the same way after ``network_backoff`` (doubling); a timeout is not, since the message may have
+arrived. A 429 in the fan-out reaches the caller at once: the delivery
 (``delivery.Deliverer``) owns that chat's waiting, so a 429 is never waited out twice.
 """
 
@@ -31,7 +33,7 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
-from telegram.error import RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 
 from ..delivery import in_fan_out
@@ -156,6 +158,7 @@ class FloodLimiter(BaseRateLimiter[None]):
         group: tuple[int, float] = GROUP,
         max_retries: int = 2,
         max_retry_wait: float = 30.0,
+        network_backoff: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if scale <= 0:
@@ -164,12 +167,13 @@ class FloodLimiter(BaseRateLimiter[None]):
         self.clock = clock
         self.max_retries = max_retries
         self.max_retry_wait = max_retry_wait
+        self.network_backoff = network_backoff
         self._private = (private[0], private[1] / scale)
         self._group = (group[0], group[1] / scale)
         self.overall = Window(overall[0], overall[1] / scale, clock=clock)
         self._chats: dict[str, Window] = {}
         self._requests = 0
-        self.retried = 0  # 429s to replies waited out and retried
+        self.retried = 0  # replies retried: after a 429 waited out, or a 5xx or failed connection
 
     async def initialize(self) -> None:
         return None
@@ -217,6 +221,20 @@ class FloodLimiter(BaseRateLimiter[None]):
                 self.retried += 1
                 logger.info(
                     "%s to chat %s: Telegram asked to wait %.3g s; retrying", endpoint, chat and chat[0], wait
+                )
+                await asyncio.sleep(wait)
+            except NetworkError as exc:
+                # A reply that failed on Telegram's side (5xx) or never left (no connection) is sent again
+                # rather than lost; a timeout is not (the message may have arrived), nor anything of the
+                # fan-out (its delivery stays pending and the next run sends it).
+                attempt += 1
+                # (PTB's BadRequest is a NetworkError too: a 400 is the request's fault, never retried)
+                if not urgent or isinstance(exc, TimedOut | BadRequest) or attempt > self.max_retries:
+                    raise
+                self.retried += 1
+                wait = self.network_backoff * 2 ** (attempt - 1)
+                logger.info(
+                    "%s to chat %s failed (%s); retrying in %.3g s", endpoint, chat and chat[0], exc, wait
                 )
                 await asyncio.sleep(wait)
 
