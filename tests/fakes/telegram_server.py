@@ -55,7 +55,6 @@ State is guarded by one lock; handlers run in the server's threads.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import math
@@ -71,6 +70,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.polling import wait_until
 
 __all__ = [
     "ApiError",
@@ -935,11 +936,7 @@ class FakeTelegram:
         interval: float = 0.01,
     ) -> None:
         """Poll ``predicate`` without blocking the event loop; TimeoutError after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"condition not met within {timeout} s")
-            await asyncio.sleep(interval)
+        await wait_until(predicate, timeout, interval)
 
     # -- internals (callers hold the lock) -------------------------------------------------------------
     def _user(self, user_id: int) -> FakeUser:

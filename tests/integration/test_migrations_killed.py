@@ -22,15 +22,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from arxiv_digest.storage.db import Database, StorageUnavailable, head_revision, normalize_url
+from arxiv_digest.storage.db import (
+    Database,
+    StorageUnavailable,
+    alembic_config,
+    head_revision,
+    normalize_url,
+)
 from arxiv_digest.storage.tables import metadata
 from tests.dbs import postgres_url
 
-REVISIONS = ["0001_initial", "0002_delivery", "0003_deepl_usage"]  # starting points besides an empty database
+# every revision but the head: the starting points besides an empty database
+REVISIONS = [
+    script.revision
+    for script in reversed(list(ScriptDirectory.from_config(alembic_config()).walk_revisions()))
+    if script.revision != head_revision()
+]
 
 
 def _upgrade_in_child(url: str, schema: str | None, kill_at: int, counter: Any) -> None:

@@ -85,7 +85,7 @@ async def test_upgrade_creates_every_table_and_is_idempotent(empty_database: Dat
     db = empty_database
     assert await db.current_revision() is None
     await db.upgrade()
-    assert await db.current_revision() == head_revision() == "0004_language_allowance"
+    assert await db.current_revision() == head_revision() == "0005_platform_payloads"
     async with db.engine.connect() as conn:
         names, diff = await conn.run_sync(_inspect_schema)
     assert ALL_TABLES | {"alembic_version"} <= names
@@ -829,3 +829,35 @@ async def test_an_empty_sqlite_file_is_refused_not_taken_for_a_new_database(tmp_
         assert await db.current_revision() is not None
     finally:
         await db.dispose()
+
+
+async def test_the_ledger_keeps_each_messages_platform_parts(database: Database) -> None:
+    from arxiv_digest.storage.models import PlannedMessage
+    from arxiv_digest.storage.repositories import LedgerRepository
+
+    embeds = {"embeds": [{"title": "标题 <@everyone>", "description": "x" * 4096, "fields": [], "color": 1}]}
+    async with database.session() as session:
+        chat = await ChatRepository(session).ensure(
+            "discord", "111", language="JA", timezone="UTC", push_time="09:00", kind="text", guild_key="999"
+        )
+        delivery_id = await LedgerRepository(session).create(
+            chat.id,
+            date(2026, 9, 24),
+            scheduled=True,
+            language="JA",
+            papers=1,
+            messages=[
+                PlannedMessage("summary", "**cs.LG · 2026-09-24**"),
+                PlannedMessage("footnote", "", ref=1, reply_to_seq=0, payload=embeds),
+            ],
+        )
+        await session.commit()
+    assert delivery_id is not None
+    async with database.session() as session:
+        summary, footnote = await LedgerRepository(session).messages(delivery_id)
+        stored = await ChatRepository(session).get("discord", "111")
+    assert summary.payload is None
+    assert footnote.payload == embeds
+    assert (footnote.reply_to_seq, footnote.ref) == (0, 1)
+    assert stored is not None
+    assert stored.guild_key == "999"

@@ -161,15 +161,15 @@ class RedactSecrets(logging.Filter):
 
 
 class ExpectedErrorsInOneLine(logging.Filter):
-    """A library logging the traceback of an error we report ourselves in one line (python-telegram-bot's
-    "Invalid token. Aborting" when a token is revoked while running) keeps its message, not the traceback;
-    ``-v`` shows everything."""
+    """python-telegram-bot logs the tracebacks of network conditions (a revoked token, an answer that is not
+    JSON), which the bot reports and handles itself in one line: such records keep their message, not the
+    traceback; ``-v`` shows everything. Our own code's tracebacks (bugs) are kept."""
 
     EXPECTED = frozenset({"InvalidToken"})
 
     def filter(self, record: logging.LogRecord) -> bool:
         kind = record.exc_info[0] if record.exc_info else None
-        if kind is not None and kind.__name__ in self.EXPECTED:
+        if kind is not None and (kind.__name__ in self.EXPECTED or record.name.startswith("telegram")):
             record.exc_info = None
             record.exc_text = None
         return True

@@ -1,8 +1,12 @@
 """Delivery of digests through the ledger, platform-neutral.
 
 A digest for a chat is first *planned*: rendered by the platform's ``Sink`` into the messages to send (the
-summary, then each paper's footnote as a reply to the first summary message, in a forum topic when the chat
-has one per category) and written to the ledger (``storage.LedgerRepository``) before anything is sent.
+summary, then each paper's footnote threaded under the first summary message, in a forum topic when the
+platform splits a digest by category) and written to the ledger (``storage.LedgerRepository``), each message
+with its text and its platform parts (``Outgoing.parts``: Discord's embeds, as JSON), before anything is sent.
+Threading is the sink's business: the ledger says which message a message belongs under (``reply_to_seq``:
+the summary's first message, for the footnotes and the summary's later parts), and the sink makes that a
+reply (Telegram), a thread created from the summary or a forum post (Discord).
 Then it is *run*: each unsent message is sent in order and marked sent with the platform's message id right
 after the send, so a crash resumes where it stopped (at most the one in-flight message is sent twice) and
 replies sent after a restart still thread under the stored summary id. Last, where the platform can link to
@@ -28,13 +32,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..papers.errors import ArxivDigestError
 from ..papers.models import Digest, DigestEntry
 from ..storage.db import Database, StorageUnavailable
 from ..storage.models import Chat, LedgerMessage, PlannedMessage
 from ..storage.repositories import ChatRepository, LedgerRepository
+from .lifecycle import ChatLifecycle
 
 logger = logging.getLogger(__name__)
 
@@ -86,36 +91,62 @@ class RateLimited(ArxivDigestError):
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """Where to post: a chat, optionally a thread/topic inside it."""
+    """Where to post, an address only the platform's sink interprets: the chat (a Telegram chat id; a
+    Discord channel id), a thread or topic inside it, and for Discord the guild (its message links need
+    it). ``kind`` is the platform's kind of chat (``private``, ``supergroup``, ``forum``, … on Telegram;
+    ``text``, ``forum``, ``dm`` on Discord; ``user``: a person to write to directly, such as the owner)."""
 
     chat_id: str
     kind: str = "private"
     thread_id: str | None = None
     language: str = "EN-US"
+    platform: str = "telegram"
+    guild_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message as planned and stored in the ledger: ``text`` (Telegram: HTML; Discord: the message
+    content) and ``parts``, the platform's other parts as JSON (Discord: ``{"embeds": [...]}``)."""
+
+    role: str  # summary / footnote / text
+    text: str
+    parts: Mapping[str, Any] | None = None
 
 
 class Sink(Protocol):
-    """One platform: renders and sends; ``delivery`` decides the order and the threading."""
+    """One platform: renders, sends and threads; ``delivery`` decides the order and keeps the ledger.
+
+    Vendor errors come out as ``ChatGone``, ``ChatMoved``, ``RateLimited`` or ``PlatformUnavailable``."""
 
     platform: str
 
-    def render_summary(self, digest: Digest) -> list[str]: ...
+    def render_summary(self, digest: Digest) -> list[Outgoing]: ...
 
-    def render_footnote(self, entry: DigestEntry, *, language: str, ref: int | None) -> list[str]: ...
+    def render_footnote(self, entry: DigestEntry, *, language: str, ref: int | None) -> list[Outgoing]: ...
 
-    def link_refs(self, summary: str, links: Mapping[int, str]) -> str | None:
+    def render_text(self, text: str) -> Outgoing:
+        """Plain text (a notice, a reply), escaped for the platform."""
+        ...
+
+    def link_refs(self, summary: Outgoing, links: Mapping[int, str]) -> Outgoing | None:
         """``summary`` with each ``[n]`` linked to ``links[n]``; None when the platform cannot."""
         ...
 
+    def splits_by_category(self, target: Target) -> bool:
+        """Whether a digest to ``target`` goes out as one part per category, each in its own topic."""
+        ...
+
     async def topic_for(self, target: Target, name: str) -> str | None:
-        """The thread to post a category's digest into (created once), or None for the main chat."""
+        """The topic to post a category's digest into (created once), or None for the main chat."""
         ...
 
-    async def send(self, target: Target, text: str, *, reply_to: str | None = None) -> str:
-        """Send one message; return its platform message id."""
+    async def send(self, target: Target, message: Outgoing, *, reply_to: str | None = None) -> str:
+        """Send one message under ``reply_to`` (the message it belongs under: a reply, or its thread);
+        return its platform message id."""
         ...
 
-    async def edit(self, target: Target, message_id: str, text: str) -> None: ...
+    async def edit(self, target: Target, message_id: str, message: Outgoing) -> None: ...
 
     def message_link(self, target: Target, message_id: str) -> str | None:
         """A URL to the message, where the platform has one for this chat."""
@@ -150,23 +181,41 @@ def split_by_category(digest: Digest) -> list[Digest]:
 
 
 def plan(sink: Sink, parts: Sequence[tuple[Digest, str | None]]) -> list[PlannedMessage]:
-    """The messages of a delivery: for each (digest, thread), its summary, then its footnotes as replies to
-    the summary's first message, in that thread."""
+    """The messages of a delivery: for each (digest, topic), its summary, then its footnotes, every message
+    after the summary's first one belonging under it (``reply_to_seq``), in that topic."""
     messages: list[PlannedMessage] = []
     for digest, thread in parts:
         anchor = len(messages)
-        for text in sink.render_summary(digest):
-            messages.append(PlannedMessage("summary", text, thread_id=thread))
+        for i, summary in enumerate(sink.render_summary(digest)):
+            messages.append(_planned(summary, thread=thread, under=anchor if i else None))
         for ref, entry in enumerate(digest.entries, start=1):
             for part in sink.render_footnote(entry, language=digest.language, ref=ref):
-                messages.append(
-                    PlannedMessage("footnote", part, ref=ref, thread_id=thread, reply_to_seq=anchor)
-                )
+                messages.append(_planned(part, thread=thread, under=anchor, ref=ref))
     return messages
 
 
+def _planned(
+    message: Outgoing, *, thread: str | None, under: int | None, ref: int | None = None
+) -> PlannedMessage:
+    return PlannedMessage(
+        message.role, message.text, ref=ref, thread_id=thread, reply_to_seq=under, payload=message.parts
+    )
+
+
+def outgoing(message: LedgerMessage) -> Outgoing:
+    """A ledger message as its sink sends it."""
+    return Outgoing(message.role, message.text, message.payload)
+
+
 def target_of(chat: Chat, language: str, thread_id: str | None = None) -> Target:
-    return Target(chat.chat_key, chat.kind, thread_id or chat.thread_id, language)
+    return Target(
+        chat.chat_key,
+        chat.kind,
+        thread_id or chat.thread_id,
+        language,
+        platform=chat.platform,
+        guild_id=chat.guild_key,
+    )
 
 
 class Deliverer:
@@ -181,9 +230,11 @@ class Deliverer:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_waits: int = 3,
         max_wait: float = 120.0,
+        lifecycle: ChatLifecycle | None = None,
     ) -> None:
         self.db = db
-        self.sinks = sinks
+        self.lifecycle = lifecycle or ChatLifecycle(db, clock=clock)
+        self.sinks: dict[str, Sink] = dict(sinks)
         self.clock = clock
         self.sleep = sleep
         self.max_waits = max_waits
@@ -193,14 +244,19 @@ class Deliverer:
             asyncio.Lock() if db.dialect == "sqlite" else contextlib.nullcontext()
         )
 
+    def register(self, sink: Sink) -> None:
+        """Deliver to the chats of ``sink.platform`` through ``sink``."""
+        self.sinks[sink.platform] = sink
+
     async def enqueue(self, chat: Chat, digest: Digest, *, scheduled: bool) -> int | None:
         """Write ``digest`` for ``chat`` into the ledger; None when a scheduled one for that day exists.
 
-        In a forum (``chat.kind == "forum"``) each category gets its own topic when the bot may create it.
+        Where the sink splits digests by category (a Telegram forum), each category gets its own topic when
+        the bot may create it.
         """
         sink = self.sinks[chat.platform]
         parts: list[tuple[Digest, str | None]] = [(digest, None)]
-        if chat.kind == "forum" and chat.thread_id is None:
+        if sink.splits_by_category(target_of(chat, digest.language)):
             split = split_by_category(digest)
             topics = [await sink.topic_for(target_of(chat, digest.language), d.categories[0]) for d in split]
             if all(topic is not None for topic in topics):
@@ -300,7 +356,7 @@ class Deliverer:
         while True:
             target = target_of(chat, language, message.thread_id)
             try:
-                return await sink.send(target, message.text, reply_to=reply_to), chat
+                return await sink.send(target, outgoing(message), reply_to=reply_to), chat
             except ChatMoved as exc:
                 chat = await self._moved(chat, exc.new_chat_id)
             except RateLimited as exc:
@@ -311,22 +367,16 @@ class Deliverer:
                 await self.sleep(exc.retry_after)
 
     async def _moved(self, chat: Chat, new_key: str) -> Chat:
-        async with self.db.session() as session:
-            moved = await ChatRepository(session).migrate(
-                chat.platform, chat.chat_key, new_key, now=self.clock()
-            )
-            await session.commit()
-        logger.info("chat %s moved from %s to %s; resending", chat.id, chat.chat_key, new_key)
+        moved = await self.lifecycle.moved(chat.platform, chat.chat_key, new_key)
         if moved is None:  # pragma: no cover - the chat row exists while we deliver to it
             raise ChatGone(f"chat {chat.id} vanished during migration")
         return moved
 
     async def _gone(self, chat: Chat, delivery_id: int, exc: Exception) -> None:
+        await self.lifecycle.gone(chat.platform, chat.chat_key, str(exc))
         async with self.db.session() as session:
-            await ChatRepository(session).mark_gone(chat.id, self.clock())
             await LedgerRepository(session).finish(delivery_id, "failed", now=self.clock())
             await session.commit()
-        logger.info("chat %s is gone (%s): deliveries stopped, subscriptions kept", chat.id, exc)
 
     async def _link(
         self,
@@ -351,11 +401,11 @@ class Deliverer:
         for m in messages:
             if m.role != "summary" or not links.get(m.thread_id):
                 continue
-            text = sink.link_refs(m.text, links[m.thread_id])
-            if text is None or text == m.text:
+            linked = sink.link_refs(outgoing(m), links[m.thread_id])
+            if linked is None or linked == outgoing(m):
                 continue
             try:
-                await sink.edit(target_of(chat, language, m.thread_id), sent_ids[m.seq], text)
+                await sink.edit(target_of(chat, language, m.thread_id), sent_ids[m.seq], linked)
                 edited += 1
             except Exception as exc:  # links are a nicety: never fail a delivery over them
                 logger.warning("chat %s: summary links not edited (%s)", chat.id, exc)

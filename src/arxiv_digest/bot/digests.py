@@ -110,24 +110,26 @@ class DigestService:
         async with self.db.session() as session:
             return await UsageRepository(session).billed_on(self._utc_day())
 
-    async def _count(self, outcome: TranslationOutcome, language: str) -> None:
-        """Add what a translation counted (confirmed + uncertain) to today's count; nothing to write for a
-        translation served from the cache."""
+    async def _reserve(self, characters: int) -> None:
+        """Today's count in the database, moved as the translator goes: a request's characters before it is
+        sent, DeepL's own count once it answers (``PaperTranslator.translate``'s ``reserve``)."""
+        if characters:
+            async with self.db.session() as session:
+                await UsageRepository(session).add(self._utc_day(), characters, now=self.clock())
+                await session.commit()
+
+    def _count(self, outcome: TranslationOutcome, language: str) -> None:
+        """Keep this process's totals (for /stats); the database's count was kept by ``_reserve``."""
         self.billed_characters += outcome.billed_characters
         self.uncertain_characters += outcome.uncertain_characters
-        counted = outcome.counted_characters
         if outcome.uncertain_characters:  # the translator has warned; this says what the budget counts
             logger.info(
                 "DeepL %s: %d characters confirmed and %d sent without an answer, %d counted today",
                 language,
                 outcome.billed_characters,
                 outcome.uncertain_characters,
-                counted,
+                outcome.counted_characters,
             )
-        if counted > 0:
-            async with self.db.session() as session:
-                await UsageRepository(session).add(self._utc_day(), counted, now=self.clock())
-                await session.commit()
 
     async def harvest(self, categories: Sequence[str]) -> HarvestResult:
         """Fetch the current announcement batch for ``categories`` (one request) and store it.
@@ -322,8 +324,10 @@ class DigestService:
             budget = None
             if self.daily_budget is not None:
                 budget = max(0, self.daily_budget - await self.billed_today())
-            outcome = await self.translator.translate(requests, language, budget=budget)
-            await self._count(outcome, language)
+            outcome = await self.translator.translate(
+                requests, language, budget=budget, reserve=self._reserve
+            )
+            self._count(outcome, language)
         return summaries, outcome
 
     async def paper(self, text: str, *, language: str) -> tuple[DigestEntry, tuple[str, ...]]:

@@ -21,9 +21,11 @@ from ..papers.translate import PaperTranslator
 from ..storage.db import AlreadyRunning, Database, InstanceLock
 from ..storage.repositories import TranslationCacheRepository
 from .commands import ChatDefaults, Commands
+from .delivery import Deliverer, Target
 from .digests import DigestService
+from .lifecycle import ChatLifecycle
 from .scheduler import Scheduler
-from .settings import Settings
+from .settings import Settings, parse_owner
 
 if TYPE_CHECKING:  # the Telegram stack is imported only when a bot runs
     from .telegram.limiter import FloodLimiter
@@ -129,24 +131,31 @@ async def run_bots(settings: Settings, *, stop: asyncio.Event | None = None) -> 
             lock = InstanceLock(runtime.db)
             await lock.acquire()  # AlreadyRunning: a second process on this database never sends anything
             locks.append(lock)
+            # one Deliverer over every platform's sink, one lifecycle for every platform's chats
+            owner = parse_owner(settings.owner_chat_id) if settings.owner_chat_id else None
+            lifecycle = ChatLifecycle(runtime.db)
+            deliverer = Deliverer(runtime.db, {}, lifecycle=lifecycle)
             telegram = TelegramBot(
                 token=settings.telegram_bot_token.get_secret_value(),
                 commands=runtime.commands,
                 db=runtime.db,
                 base_url=settings.telegram_api_base_url,
                 rate_limiter=telegram_rate_limiter(settings.telegram_rate_scale),
+                deliverer=deliverer,
+                lifecycle=lifecycle,
             )
-            notify = telegram.notifier(settings.owner_chat_id) if settings.owner_chat_id else None
+            if owner is not None:
+                lifecycle.notify_owner = owner_notifier(deliverer, *owner)
             scheduler = Scheduler(
                 db=runtime.db,
                 digests=runtime.digests,
-                deliverer=telegram.deliverer,
+                deliverer=deliverer,
                 harvest_interval=settings.harvest_interval,
                 deliver_interval=settings.deliver_interval,
                 concurrency=settings.delivery_concurrency,
-                notify_owner=notify,
+                lifecycle=lifecycle,
             )
-            runtime.commands.owner = ("telegram", settings.owner_chat_id) if settings.owner_chat_id else None
+            runtime.commands.owner = owner
             runtime.commands.stats = lambda: stats_text(runtime, scheduler)
             runtime.commands.on_subscribed = scheduler.subscribed  # a new category is harvested at once
             failures: list[ArxivDigestError] = []
@@ -185,6 +194,19 @@ async def run_bots(settings: Settings, *, stop: asyncio.Event | None = None) -> 
     finally:
         for held in locks:  # after the engine is disposed: on SQLite the lock's descriptor closes last
             await held.release()
+
+
+def owner_notifier(deliverer: Deliverer, platform: str, key: str) -> Callable[[str], Awaitable[None]]:
+    """Tells the owner (``OWNER_CHAT_ID``) something, in plain text, through their platform's sink."""
+
+    async def notify(text: str) -> None:
+        sink = deliverer.sinks.get(platform)
+        if sink is None:
+            logger.warning("the owner is on %s, which is not running: %s", platform, text)
+            return
+        await sink.send(Target(key, "user", platform=platform), sink.render_text(text))
+
+    return notify
 
 
 async def _watch_lock(held: Callable[[], Awaitable[bool]], interval: float, stop: asyncio.Event) -> None:

@@ -49,6 +49,7 @@ from ..storage.repositories import (
 from .commands import chat_options
 from .delivery import Deliverer, Outcome, fan_out
 from .digests import DigestService, HarvestStatus
+from .lifecycle import ChatLifecycle
 from .settings import parse_hhmm
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class Scheduler:
         max_failures: int = 5,
         notify_owner: OwnerNotifier | None = None,
         may_run: Callable[[], Awaitable[bool]] | None = None,
+        lifecycle: ChatLifecycle | None = None,
     ) -> None:
         self.db = db
         self.digests = digests
@@ -97,6 +99,7 @@ class Scheduler:
         self.concurrency = max(1, concurrency)
         self.max_failures = max_failures
         self.notify_owner = notify_owner
+        self.lifecycle = lifecycle or ChatLifecycle(db, clock=clock, notify_owner=notify_owner)
         # asked before every run: False while this process does not hold the database's single-instance lock
         self.may_run = may_run
         self._retry_at: dict[int, datetime] = {}  # chat id -> not before (backoff after failures)
@@ -518,23 +521,12 @@ class Scheduler:
     async def _failed(self, chat: Chat, report: TickReport) -> None:
         report.failed += 1
         failures = chat.failures + 1
-        async with self.db.session() as session:
-            repo = ChatRepository(session)
-            await repo.update(chat.id, failures=failures)
-            if failures >= self.max_failures:
-                await repo.mark_gone(chat.id, self.clock())
-            await session.commit()
         if failures >= self.max_failures:
-            logger.warning("chat %s deactivated after %d failed deliveries", chat.id, failures)
-            if self.notify_owner is not None:
-                try:
-                    await self.notify_owner(
-                        f"arxiv-digest: chat {chat.platform}:{chat.chat_key} "
-                        f"({chat.title or 'untitled'}) was deactivated after {failures} failed deliveries."
-                    )
-                except Exception:
-                    logger.warning("could not notify the owner", exc_info=True)
+            await self.lifecycle.deactivated(chat, failures)
             return
+        async with self.db.session() as session:
+            await ChatRepository(session).update(chat.id, failures=failures)
+            await session.commit()
         delay = timedelta(minutes=2**failures)
         self._retry_at[chat.id] = self.clock() + delay
         logger.info("chat %s: delivery failed (%d in a row); retrying in %s", chat.id, failures, delay)

@@ -15,6 +15,17 @@ from ..papers.schedule import canonical_timezone
 _HHMM = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 
 
+_OWNER = re.compile(r"(?:(telegram|discord):)?(-?\d{1,20})")
+
+
+def parse_owner(text: str) -> tuple[str, str]:
+    """``OWNER_CHAT_ID`` as (platform, id): ``telegram:<id>``, ``discord:<id>``, or a bare Telegram id."""
+    m = _OWNER.fullmatch(text.strip().lower())
+    if m is None or (m.group(1) == "discord" and m.group(2).startswith("-")):
+        raise ValueError("use telegram:<chat id>, discord:<user or channel id>, or a Telegram chat id")
+    return m.group(1) or "telegram", m.group(2)
+
+
 def parse_hhmm(text: str) -> time:
     m = _HHMM.fullmatch(text.strip())
     if m is None:
@@ -61,6 +72,14 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return DEFAULT_DATABASE_URL
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("owner_chat_id")
+    @classmethod
+    def _owner(cls, value: str | None) -> str | None:
+        """``telegram:<chat id>``, ``discord:<user or channel id>``, or a bare Telegram chat id."""
+        if value is None:
+            return None
+        return ":".join(parse_owner(value))
 
     @field_validator("default_language")
     @classmethod

@@ -23,11 +23,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ..papers.models import AnnounceType, Digest, DigestEntry
+from ..papers.models import Digest, DigestEntry
+from .common import authors_line, type_label
 from .i18n import t
 
 MESSAGE_LIMIT = 4096
-MAX_AUTHORS = 12
 
 
 def utf16_len(text: str) -> int:
@@ -124,21 +124,6 @@ def pack(pieces: Sequence[Piece], *, limit: int = MESSAGE_LIMIT) -> list[str]:
     return messages
 
 
-def _type_label(entry: DigestEntry, language: str) -> str:
-    kind = entry.announce_type
-    version = entry.paper.version or 1
-    if kind is AnnounceType.CROSS:
-        primary = entry.paper.primary_category or (
-            entry.paper.categories[0] if entry.paper.categories else ""
-        )
-        return t(language, "label_cross", categories=primary)
-    if kind is AnnounceType.REPLACE:
-        return t(language, "label_replace", version=version)
-    if kind is AnnounceType.REPLACE_CROSS:
-        return t(language, "label_replace_cross", version=version)
-    return ""
-
-
 def _header_pieces(digest: Digest) -> list[Piece]:
     """``<b>categories · date</b>`` and the counts line, as pieces (a chat may follow many categories)."""
     counts = digest.counts
@@ -208,12 +193,6 @@ def link_refs(summary: str, links: Mapping[int, str], *, limit: int = MESSAGE_LI
     return text if utf16_len(text) <= limit else None
 
 
-def _authors(authors: Sequence[str]) -> str:
-    if len(authors) <= MAX_AUTHORS:
-        return ", ".join(authors)
-    return ", ".join(authors[:MAX_AUTHORS]) + f" +{len(authors) - MAX_AUTHORS}"
-
-
 def render_footnote(
     entry: DigestEntry, *, language: str, ref: int | None = None, limit: int = MESSAGE_LIMIT
 ) -> list[str]:
@@ -231,10 +210,10 @@ def render_footnote(
     cats = entry.matched_categories or paper.categories
     link = f'<a href="{esc_attr(paper.abs_url)}">arXiv:{esc(paper.versioned_id)}</a>'
     pieces.append(Piece(link, raw=True, separator="\n\n"))  # short: the only piece never split
-    meta = " · ".join(x for x in (", ".join(cats), _authors(paper.authors)) if x)
+    meta = " · ".join(x for x in (", ".join(cats), authors_line(paper.authors)) if x)
     if meta:  # categories and authors can be long (collaborations): plain text, split like any other
         pieces.append(Piece(meta, separator=" · "))
-    label = _type_label(entry, language)
+    label = type_label(entry, language)
     if label:
         pieces.append(Piece(label, "<i>", "</i>"))
     if tr is not None and tr.summary:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
@@ -179,7 +180,24 @@ class _GatedAdapter(HTTPAdapter):
             )
             if not stream:
                 _ = response.content
+        if response.status_code == 200 and not stream and not _is_atom_feed(response.content):
+            # The arxiv package would read a page that is not a feed (an HTML error page, a body cut off)
+            # as an empty result: "no such paper", or a day without announcements. It is arXiv failing.
+            raise _NotAFeed(f"the API answered something that is not a complete Atom feed: {request.url}")
         return response
+
+
+class _NotAFeed(requests.ConnectionError):
+    """An API answer that is not a whole Atom feed; a ConnectionError, so it is retried as one."""
+
+
+def _is_atom_feed(content: bytes) -> bool:
+    """Whether ``content`` parses as XML whose root is an Atom ``feed`` (an answer cut short does not)."""
+    try:
+        root = ET.fromstring(content)
+    except ET.ParseError:
+        return False
+    return root.tag == "{http://www.w3.org/2005/Atom}feed"
 
 
 class _ApiStatusError(SourceUnavailable):

@@ -147,6 +147,11 @@ class _Timeouts:
         return self.connect, read
 
 
+class _Garbled(Exception):
+    """DeepL answered, but not with translations we can read (not JSON, the wrong shape, the wrong count):
+    the request was handled and may have been billed; asking again would most likely be answered the same."""
+
+
 class _AnswerLost(deepl.ConnectionException):
     """The request went out (or may have) but its answer did not arrive: DeepL may have billed it."""
 
@@ -324,11 +329,21 @@ class PaperTranslator:
 
     # -- public API ------------------------------------------------------------------------------------
     async def translate(
-        self, requests: Sequence[TranslationRequest], language: str, *, budget: int | None = None
+        self,
+        requests: Sequence[TranslationRequest],
+        language: str,
+        *,
+        budget: int | None = None,
+        reserve: Callable[[int], Awaitable[None]] | None = None,
     ) -> TranslationOutcome:
         """Translate ``requests`` into ``language`` (a canonical DeepL target code); never raises for DeepL
         failures. ``budget``: at most this many characters may be counted by this call, billed or sent on an
-        attempt whose answer was lost; papers past it stay untranslated (``BUDGET_EXHAUSTED``)."""
+        attempt whose answer was lost; papers past it stay untranslated (``BUDGET_EXHAUSTED``).
+
+        ``reserve(characters)`` keeps a running count where it survives the process (the daily count in the
+        database): it is told a request's billable characters *before* the request goes out, then the
+        difference once DeepL confirms what it billed (negative for a request DeepL refused without billing).
+        A process killed while a request is in flight has thus counted it already."""
         if is_english(language) or not requests:
             return TranslationOutcome({}, 0, None, None)
         if self._auth_key is None:
@@ -381,7 +396,9 @@ class PaperTranslator:
         quota: int | None = None
         if units and self._check_quota and len(units) > 1:
             quota = await self._quota_left()
-        billed, uncertain, failure = await self._send_units(units, language, keys, results, budget, quota)
+        billed, uncertain, failure = await self._send_units(
+            units, language, keys, results, budget, quota, reserve
+        )
 
         translations: dict[str, PaperTranslation] = {}
         for paper_id, (title_xml, abstract_xml) in sent.items():
@@ -465,6 +482,7 @@ class PaperTranslator:
         results: dict[str, str],
         budget: int | None,
         quota: int | None,
+        reserve: Callable[[int], Awaitable[None]] | None = None,
     ) -> tuple[int, int, TranslationFailure | None]:
         """Send ``units`` by the policies of the module docstring; fills ``results`` (and the cache).
         Returns ``(confirmed characters, uncertain characters, failure)``."""
@@ -508,8 +526,20 @@ class PaperTranslator:
                 piece = fit
 
             texts = [t for unit in piece for t in unit.texts]
+            if reserve is not None:
+                await reserve(total)  # before it goes out: a stop in flight has counted it
             try:
                 translated, piece_billed = await self._send(texts, language)
+            except _Garbled as exc:
+                uncertain += total  # handled and maybe billed: the reservation stays
+                logger.error(
+                    "DeepL: an answer we cannot read (%s) for %d papers (%d characters): counted as billed",
+                    exc,
+                    len(piece),
+                    total,
+                )
+                failure = TranslationFailure.UNAVAILABLE
+                break
             except _AnswerLost as exc:
                 lost += 1
                 uncertain += total
@@ -535,6 +565,8 @@ class PaperTranslator:
                 await self._sleep(delay)
                 continue
             except _Failed as exc:
+                if reserve is not None:
+                    await reserve(-total)  # refused (429/5xx given up, 456, 403): nothing billed
                 if exc.failure is TranslationFailure.QUOTA_EXCEEDED and len(piece) > 1:
                     first, second = _halves(piece)
                     logger.info(
@@ -549,6 +581,8 @@ class PaperTranslator:
                 failure = exc.failure
                 break
             billed += piece_billed
+            if reserve is not None and piece_billed != total:
+                await reserve(piece_billed - total)  # DeepL's own count replaces the estimate
             results.update(zip(texts, translated, strict=True))
             await self._cache.put_many({keys[t]: out for t, out in zip(texts, translated, strict=True)})
         return billed, uncertain, failure
@@ -565,16 +599,18 @@ class PaperTranslator:
 
         results = await self._call(call, billable=True)
         if not isinstance(results, list) or len(results) != len(texts):
-            logger.error(
-                "DeepL answered %s results for %d texts", getattr(results, "__len__", "?"), len(texts)
+            count = len(results) if isinstance(results, list) else type(results).__name__
+            raise _Garbled(f"{count} results for {len(texts)} texts")
+        try:
+            billed = sum(
+                int(r.billed_characters) if r.billed_characters is not None else billable_length(text)
+                for r, text in zip(results, texts, strict=True)
             )
-            raise _Failed(TranslationFailure.UNAVAILABLE)
-        billed = sum(
-            int(r.billed_characters) if r.billed_characters is not None else billable_length(text)
-            for r, text in zip(results, texts, strict=True)
-        )
+            translated = [str(r.text) for r in results]
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise _Garbled(f"{type(exc).__name__}: {exc}") from None
         logger.debug("DeepL translated %d texts, %d characters billed", len(texts), billed)
-        return [r.text for r in results], billed
+        return translated, billed
 
     async def _call(
         self, fn: Callable[[deepl.Translator], Any], *, billable: bool = False, retries: int | None = None
@@ -598,10 +634,17 @@ class PaperTranslator:
                 raise _Failed(TranslationFailure.AUTH_FAILED) from None
             except deepl.DeepLException as exc:
                 status = exc.http_status_code
+                if billable and status is not None and 200 <= status < 300:
+                    raise _Garbled(str(exc)) from None  # answered, but not readable
                 retryable = (
                     isinstance(exc, deepl.ConnectionException) or status == 429 or (status or 0) >= 500
                 )
                 reason = f"HTTP {status}" if status is not None else type(exc).__name__
+            except (AttributeError, TypeError, ValueError, KeyError) as exc:  # the library choking on it
+                if billable:
+                    raise _Garbled(f"{type(exc).__name__}: {exc}") from None
+                logger.error("DeepL answered something unreadable (%s)", type(exc).__name__)
+                raise _Failed(TranslationFailure.UNAVAILABLE) from None
             if not retryable or attempt >= limit:
                 logger.error("DeepL request failed (%s) after %d attempt(s)", reason, attempt + 1)
                 raise _Failed(TranslationFailure.UNAVAILABLE) from None

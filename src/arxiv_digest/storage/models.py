@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,7 @@ class Chat:
     failures: int = 0  # consecutive failed deliveries
     language_day: date | None = None  # the UTC day ``languages_used`` counts
     languages_used: tuple[str, ...] = ()  # non-English digest languages used on ``language_day``
+    guild_key: str | None = None  # Discord: the server (guild) the channel belongs to
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,7 @@ class PlannedMessage:
     ref: int | None = None
     thread_id: str | None = None
     reply_to_seq: int | None = None
+    payload: Mapping[str, Any] | None = None  # the platform's other parts (Discord embeds), JSON-ready
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,3 +92,4 @@ class LedgerMessage:
     reply_to_seq: int | None
     text: str
     message_id: str | None
+    payload: Mapping[str, Any] | None = None

@@ -469,6 +469,7 @@ def _chat_from_row(row: Row[Any]) -> Chat:
         failures=row.failures,
         language_day=row.language_day,
         languages_used=tuple(row.languages_used or ()),
+        guild_key=row.guild_key,
     )
 
 
@@ -505,10 +506,11 @@ class ChatRepository:
         push_time: str,
         title: str | None = None,
         kind: str | None = None,
+        guild_key: str | None = None,
         now: datetime | None = None,
     ) -> Chat:
         """The chat, created with these settings when missing. An existing chat keeps its settings; only
-        its title and kind are refreshed when different ones are given."""
+        its title, kind and guild are refreshed when different ones are given."""
         existing = await self.get(platform, chat_key)
         at = now or _utcnow()
         if existing is not None:
@@ -518,6 +520,8 @@ class ChatRepository:
                 changes["title"] = title
             if kind is not None and kind != existing.kind:
                 changes["kind"] = kind
+            if guild_key is not None and guild_key != existing.guild_key:
+                changes["guild_key"] = guild_key
             if changes:
                 return await self._write(existing.id, changes, at)
             return existing
@@ -526,6 +530,7 @@ class ChatRepository:
             chat_key=chat_key,
             title=_clip_title(title),
             kind=kind or "private",
+            guild_key=guild_key,
             language=language,
             timezone=timezone,
             push_time=_check_push_time(push_time),
@@ -865,6 +870,7 @@ class LedgerRepository:
                 "thread_id": m.thread_id,
                 "reply_to_seq": m.reply_to_seq,
                 "text": m.text,
+                "payload": dict(m.payload) if m.payload is not None else None,
             }
             for seq, m in enumerate(messages)
         ]
@@ -913,6 +919,7 @@ class LedgerRepository:
                 reply_to_seq=row.reply_to_seq,
                 text=row.text,
                 message_id=row.message_id,
+                payload=row.payload,
             )
             for row in await self._session.execute(stmt)
         ]

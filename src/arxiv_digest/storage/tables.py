@@ -145,6 +145,8 @@ chats = Table(
     # 0004: the /lang allowance: the UTC day counted and the non-English languages used on it
     Column("language_day", Date, nullable=True),
     Column("languages_used", JSON, nullable=False, server_default=text("'[]'")),
+    # 0005
+    Column("guild_key", String(64), nullable=True),  # Discord: the server a channel belongs to
     UniqueConstraint("platform", "chat_key"),
 )
 
@@ -202,6 +204,7 @@ delivery_messages = Table(
     Column("text", Text, nullable=False),  # rendered, ready to send
     Column("message_id", String(64), nullable=True),  # the platform's id once sent
     Column("sent_at", UTCDateTime, nullable=True),
+    Column("payload", JSON, nullable=True),  # 0005: the platform's other parts (Discord embeds), as JSON
     UniqueConstraint("delivery_id", "seq"),
 )
 

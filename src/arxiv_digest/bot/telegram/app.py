@@ -12,6 +12,7 @@ import asyncio
 import html
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,7 +27,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -43,7 +44,8 @@ from ...formatters.i18n import t
 from ...storage.db import Database, StorageUnavailable
 from ...storage.repositories import ChatRepository, TopicRepository
 from ..commands import CALLBACK_PREFIX, COMMANDS, Caller, Commands, Reply
-from ..delivery import ChatGone, ChatMoved, Deliverer, PlatformFailed, Target
+from ..delivery import ChatGone, ChatMoved, Deliverer, Outgoing, PlatformFailed, RateLimited, Target
+from ..lifecycle import ChatLifecycle
 from .limiter import FloodLimiter
 from .sink import TelegramSink
 from .updates import ChatOrderedProcessor
@@ -111,6 +113,8 @@ class TelegramBot:
         db: Database,
         base_url: str | None = None,
         rate_limiter: BaseRateLimiter[Any] | None = None,
+        deliverer: Deliverer | None = None,
+        lifecycle: ChatLifecycle | None = None,
     ) -> None:
         limiter = rate_limiter or FloodLimiter()  # Telegram's limits, kept before a 429
         builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
@@ -129,11 +133,15 @@ class TelegramBot:
         self.commands = commands
         self.db = db
         self.sink = TelegramSink(self.application.bot, topics=self.forum_topic)
-        self.deliverer = Deliverer(db, {PLATFORM: self.sink})
+        self.lifecycle = lifecycle or ChatLifecycle(db)
+        # the runtime's one Deliverer (every platform's sink), or one of its own (tests, the benchmark)
+        self.deliverer = deliverer or Deliverer(db, {}, lifecycle=self.lifecycle)
+        self.deliverer.register(self.sink)
         # told when the bot cannot go on (polling ended on its own); the runtime stops the process
         self.on_failure: Callable[[PlatformFailed], None] | None = None
         self._stopping = False
         self._storage_was_down = False  # the last command met an unreachable database
+        self._polling_error: tuple[str, float] = ("", float("-inf"))  # the last one logged, and when
         self._install_handlers()
 
     # -- lifecycle ----------------------------------------------------------------------------------------
@@ -147,7 +155,11 @@ class TelegramBot:
             await self.register_commands()
             await app.start()
             assert app.updater is not None
-            await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+            await app.updater.start_polling(
+                allowed_updates=ALLOWED_UPDATES,
+                drop_pending_updates=False,
+                error_callback=self._polling_failed,
+            )
             self._watch_polling()
         except TelegramError as exc:
             await self._stop_quietly()
@@ -163,6 +175,17 @@ class TelegramBot:
             raise PlatformFailed(f"Telegram refused to start the bot ({type(exc).__name__}).") from None
         me = app.bot.username
         logger.info("Telegram bot @%s started", me)
+
+    def _polling_failed(self, error: TelegramError) -> None:
+        """A failed getUpdates (python-telegram-bot retries it, backing off up to 30 s): one line a minute at
+        most, not a traceback a poll."""
+        now = time.monotonic()
+        kind = type(error).__name__
+        if kind != self._polling_error[0] or now - self._polling_error[1] >= 60:
+            self._polling_error = (kind, now)
+            logger.warning("Telegram polling failed (%s: %s); retrying", kind, str(error)[:200])
+        else:
+            logger.debug("Telegram polling failed again (%s)", kind)
 
     def _watch_polling(self) -> None:
         """Never run deaf: when polling ends on its own (python-telegram-bot gives up for good on a 401, a
@@ -302,7 +325,10 @@ class TelegramBot:
         target = target_of(update)
         try:
             await self.sink.edit(
-                target, str(query.message.message_id), reply_html(reply), keyboard=keyboard(reply)
+                target,
+                str(query.message.message_id),
+                Outgoing("text", reply_html(reply)),
+                keyboard=keyboard(reply),
             )
         except BadRequest as exc:
             logger.info("chat %s: picker not updated (%s)", target.chat_id, exc)
@@ -313,18 +339,10 @@ class TelegramBot:
             return
         status = change.new_chat_member.status
         chat_key = str(change.chat.id)
-        async with self.db.session() as session:
-            repo = ChatRepository(session)
-            chat = await repo.get(PLATFORM, chat_key)
-            if chat is None:
-                return
-            if status in (ChatMember.BANNED, ChatMember.LEFT):
-                await repo.mark_gone(chat.id, change.date)
-                logger.info("chat %s removed the bot: deliveries stopped", chat_key)
-            elif chat.gone_at is not None and status in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR):
-                await repo.update(chat.id, gone_at=None)
-                logger.info("chat %s added the bot again: deliveries resumed", chat_key)
-            await session.commit()
+        if status in (ChatMember.BANNED, ChatMember.LEFT):
+            await self.lifecycle.gone(PLATFORM, chat_key, "the bot was removed")
+        elif status in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR):
+            await self.lifecycle.back(PLATFORM, chat_key)
 
     async def on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A group became a supergroup: Telegram tells both chats; either message moves the stored chat."""
@@ -337,21 +355,10 @@ class TelegramBot:
             await self.migrate(str(message.migrate_from_chat_id), str(message.chat.id))
 
     async def migrate(self, old: str, new: str) -> None:
-        async with self.db.session() as session:
-            await ChatRepository(session).migrate(PLATFORM, old, new)
-            await session.commit()
-        logger.info("chat %s became supergroup %s", old, new)
+        await self.lifecycle.moved(PLATFORM, old, new)
 
     async def mark_gone(self, chat_key: str) -> None:
-        from datetime import UTC, datetime
-
-        async with self.db.session() as session:
-            repo = ChatRepository(session)
-            chat = await repo.get(PLATFORM, chat_key)
-            if chat is not None:
-                await repo.mark_gone(chat.id, datetime.now(UTC))
-            await session.commit()
-        logger.info("chat %s blocked or removed the bot: deliveries stopped", chat_key)
+        await self.lifecycle.gone(PLATFORM, chat_key, "blocked or removed the bot")
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
@@ -367,12 +374,14 @@ class TelegramBot:
         if isinstance(error, StorageUnavailable):
             await self._storage_down(update, error)
             return
+        if isinstance(error, RateLimited | RetryAfter):  # Telegram asked for a longer wait than a reply gets
+            logger.warning("chat %s: reply dropped, Telegram asked to wait (%s)", chat_key, error)
+            return
         logger.error("update in chat %s failed", chat_key, exc_info=error)
         if isinstance(update, Update) and chat_key is not None and not isinstance(error, TelegramError):
             try:
                 chat = await self.commands.chat_for(self.caller(update))
-                text = html.escape(t(chat.language, "bot_error"), quote=False)
-                await self.sink.send(target_of(update), text)
+                await self.sink.send(target_of(update), self.sink.render_text(t(chat.language, "bot_error")))
             except Exception:  # the error reply is best effort
                 logger.warning("could not tell chat %s about the error", chat_key, exc_info=True)
 
@@ -388,7 +397,7 @@ class TelegramBot:
             return
         language = self.commands.initial_language(self.caller(update))
         try:
-            await self.sink.send(target_of(update), html.escape(t(language, "bot_storage_down"), quote=False))
+            await self.sink.send(target_of(update), self.sink.render_text(t(language, "bot_storage_down")))
         except Exception:
             logger.debug("could not tell the chat the database is down", exc_info=True)
 
@@ -404,19 +413,13 @@ class TelegramBot:
         if reply.entry is not None:
             parts = self.sink.render_footnote(reply.entry, language=reply.language, ref=None)
             if reply.notices:
-                parts[-1] += "\n" + "\n".join(f"<i>{html.escape(n, quote=False)}</i>" for n in reply.notices)
+                notices = "\n".join(f"<i>{html.escape(n, quote=False)}</i>" for n in reply.notices)
+                parts[-1] = Outgoing(parts[-1].role, parts[-1].text + "\n" + notices)
             for part in parts:
                 await self.sink.send(target, part, reply_to=reply_to)
             return
-        await self.sink.send(target, reply_html(reply), reply_to=reply_to, keyboard=keyboard(reply))
-
-    def notifier(self, owner_chat_id: str) -> Callable[[str], Awaitable[None]]:
-        """A function that tells the owner something (plain text)."""
-
-        async def notify(text: str) -> None:
-            await self.sink.send(Target(owner_chat_id), html.escape(text, quote=False))
-
-        return notify
+        message = Outgoing("text", reply_html(reply))
+        await self.sink.send(target, message, reply_to=reply_to, keyboard=keyboard(reply))
 
     async def forum_topic(self, bot: Bot, target: Target, name: str) -> str | None:
         """The forum topic for ``name`` (a category) in a forum chat: created once, its id stored. None when

@@ -7,8 +7,8 @@ Policies (each has a test):
   resends.
 - ``RetryAfter`` -> ``RateLimited`` (the rate limiter has retried a reply already; a fan-out message comes
   here at once, the delivery waits it out).
-- A network error, a timeout, a 5xx answer or a refused token -> ``PlatformUnavailable``: retried later, never
-  held against the chat.
+- A network error, a timeout, a 5xx answer, a refused token or an answer that is not the Bot API's JSON ->
+  ``PlatformUnavailable``: retried later, never held against the chat.
 - A message Telegram rejects as unparsable HTML is resent once as plain text, and logged.
 - A forum topic that vanished ("message thread not found") -> the message is sent to the main chat.
 - One message at a time per chat, so a chat's messages arrive in order; Telegram's flood limits are kept by
@@ -28,11 +28,19 @@ from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 
 from ...formatters import telegram as fmt
 from ...papers.models import Digest, DigestEntry
-from ..delivery import ChatGone, ChatMoved, PlatformUnavailable, RateLimited, Target
+from ..delivery import ChatGone, ChatMoved, Outgoing, PlatformUnavailable, RateLimited, Target
 
 logger = logging.getLogger(__name__)
 
@@ -72,14 +80,22 @@ class TelegramSink:
 
     # -- rendering ------------------------------------------------------------------------------------------
 
-    def render_summary(self, digest: Digest) -> list[str]:
-        return fmt.render_summary(digest)
+    def render_summary(self, digest: Digest) -> list[Outgoing]:
+        return [Outgoing("summary", part) for part in fmt.render_summary(digest)]
 
-    def render_footnote(self, entry: DigestEntry, *, language: str, ref: int | None) -> list[str]:
-        return fmt.render_footnote(entry, language=language, ref=ref)
+    def render_footnote(self, entry: DigestEntry, *, language: str, ref: int | None) -> list[Outgoing]:
+        return [Outgoing("footnote", part) for part in fmt.render_footnote(entry, language=language, ref=ref)]
 
-    def link_refs(self, summary: str, links: Mapping[int, str]) -> str | None:
-        return fmt.link_refs(summary, links)
+    def render_text(self, text: str) -> Outgoing:
+        return Outgoing("text", html.escape(text, quote=False))
+
+    def link_refs(self, summary: Outgoing, links: Mapping[int, str]) -> Outgoing | None:
+        linked = fmt.link_refs(summary.text, links)
+        return None if linked is None else Outgoing(summary.role, linked)
+
+    def splits_by_category(self, target: Target) -> bool:
+        """A forum gets one topic per category (when the bot may manage topics there)."""
+        return target.kind == "forum" and target.thread_id is None
 
     async def topic_for(self, target: Target, name: str) -> str | None:
         if self.topics is None:
@@ -101,24 +117,33 @@ class TelegramSink:
     async def send(
         self,
         target: Target,
-        text: str,
+        message: Outgoing,
         *,
         reply_to: str | None = None,
         keyboard: InlineKeyboardMarkup | None = None,
     ) -> str:
+        """Send ``message`` (HTML), as a reply to ``reply_to``; a summary's later parts simply follow its
+        first one in the chat."""
+        if message.role == "summary":
+            reply_to = None
         async with self._lock(target):
-            message = await self._send_html(target, text, reply_to=reply_to, keyboard=keyboard)
-        return str(message.message_id)
+            sent = await self._send_html(target, message.text, reply_to=reply_to, keyboard=keyboard)
+        return str(sent.message_id)
 
     async def edit(
-        self, target: Target, message_id: str, text: str, *, keyboard: InlineKeyboardMarkup | None = None
+        self,
+        target: Target,
+        message_id: str,
+        message: Outgoing,
+        *,
+        keyboard: InlineKeyboardMarkup | None = None,
     ) -> None:
         try:
             await self._call(
                 self.bot.edit_message_text,
                 chat_id=int(target.chat_id),
                 message_id=int(message_id),
-                text=text,
+                text=message.text,
                 parse_mode=ParseMode.HTML,
                 link_preview_options=NO_PREVIEW,
                 reply_markup=keyboard,
@@ -185,4 +210,6 @@ class TelegramSink:
                 raise ChatGone(str(exc)) from exc
             raise
         except (NetworkError, InvalidToken) as exc:  # after BadRequest, which is a NetworkError in PTB
+            raise PlatformUnavailable(str(exc)) from exc
+        except TelegramError as exc:  # anything else from Telegram's side, e.g. an answer that is not JSON
             raise PlatformUnavailable(str(exc)) from exc
