@@ -80,19 +80,26 @@ ADMIN_ONLY = frozenset(
 )
 
 
+PRIVATE_KINDS = frozenset({"private", "dm"})  # Telegram's private chats, Discord's direct messages
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
     """Who is asking, as the adapter knows it."""
 
     platform: str  # "telegram" | "discord"
-    chat_key: str  # the platform's chat id, as text
-    chat_kind: str = "private"  # "private" | "group" | "supergroup" | "forum" | "channel" | "guild"
+    chat_key: str  # the platform's chat id, as text (Discord: the channel, thread or DM channel)
+    # Telegram: "private" | "group" | "supergroup" | "forum" | "channel"; Discord: "dm" | "text" | "forum" |
+    # "thread"
+    chat_kind: str = "private"
     title: str | None = None
-    user_language: str | None = None  # the user's client language (Telegram language_code), if known
+    user_language: str | None = None  # the user's client language (Telegram language_code, Discord locale)
+    guild_key: str | None = None  # Discord: the server the channel belongs to
 
     @property
     def is_private(self) -> bool:
-        return self.chat_kind == "private"
+        """A conversation with one person: their settings are theirs to change."""
+        return self.chat_kind in PRIVATE_KINDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +263,7 @@ class Commands:
                 push_time=self.defaults.push_time,
                 title=caller.title,
                 kind=caller.chat_kind,
+                guild_key=caller.guild_key,
             )
             await session.commit()
         return chat

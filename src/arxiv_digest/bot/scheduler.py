@@ -46,7 +46,7 @@ from ..storage.repositories import (
     LedgerRepository,
     SubscriptionRepository,
 )
-from .commands import chat_options
+from .commands import PRIVATE_KINDS, chat_options
 from .delivery import Deliverer, Outcome, fan_out
 from .digests import DigestService, HarvestStatus
 from .lifecycle import ChatLifecycle
@@ -462,7 +462,7 @@ class Scheduler:
 
         async def serve(chat_id: int, deliveries: list[Delivery]) -> None:
             chat = active[chat_id]
-            pool = private if chat.kind == "private" else shared
+            pool = private if chat.kind in PRIVATE_KINDS else shared
             async with pool:
                 if self._down_until.get(chat.platform, now) > self.clock():
                     report.later += 1  # its platform just failed: the next run tries again

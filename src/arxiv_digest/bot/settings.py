@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     telegram_api_base_url: str | None = None
     discord_bot_token: SecretStr | None = None
     discord_api_base_url: str | None = None
+    discord_gateway_url: str | None = None
+    discord_dev_guild_id: int | None = Field(default=None, gt=0)
     log_level: str = "INFO"
 
     @field_validator("database_url", mode="before")
@@ -114,6 +116,8 @@ class Settings(BaseSettings):
         "deepl_server_url",
         "telegram_api_base_url",
         "discord_api_base_url",
+        "discord_gateway_url",
+        "discord_dev_guild_id",
         "deepl_daily_character_budget",
         "owner_chat_id",
         mode="before",
