@@ -738,3 +738,44 @@ async def test_nothing_runs_while_the_database_lock_is_not_held(world: World) ->
     await world.scheduler.harvest_tick()
     assert (await world.scheduler.deliver_tick()).delivered == 1
     assert world.digests_in(5) == ["2026-09-24"]
+
+
+async def test_a_chat_the_bot_cannot_reach_for_now_is_deactivated_after_repeated_failures(
+    world: World,
+) -> None:
+    """A Discord channel the bot lost access to (``ChatGone(at_once=False)``): each run fails and the
+    delivery stays pending, retried with backoff; the fifth failure deactivates the chat and tells the owner.
+    A chat gone for good (a Telegram user blocking the bot) goes at once."""
+    from arxiv_digest.bot.delivery import ChatGone
+    from tests.fakes.recording_sink import RecordingSink
+
+    memory = RecordingSink()
+    world.scheduler.deliverer.register(memory)
+    async with world.runtime.db.session() as s:
+        repo = ChatRepository(s)
+        for key in ("lost-access", "blocked"):
+            chat = await repo.ensure("memory", key, language="EN-US", timezone="UTC", push_time="09:00")
+            await SubscriptionRepository(s).add(chat.id, list(FEED), now=datetime(2026, 9, 1, tzinfo=UTC))
+            await repo.update(chat.id, start_day=date(2026, 9, 24))
+        await s.commit()
+    await world.scheduler.harvest_tick()
+    world.clock.now = datetime(2026, 9, 24, 9, tzinfo=UTC)
+    memory.fail_next(ChatGone("Missing Access", at_once=False), times=5)
+    memory.gone.add("blocked")
+    states = []
+    for _ in range(5):
+        await world.scheduler.deliver_tick()
+        async with world.runtime.db.session() as s:
+            lost = await ChatRepository(s).get("memory", "lost-access")
+            blocked = await ChatRepository(s).get("memory", "blocked")
+        assert lost is not None
+        assert blocked is not None
+        assert blocked.gone_at is not None  # at once
+        states.append((lost.failures, lost.gone_at is not None))
+        world.clock.now += timedelta(hours=2)  # past each backoff
+    assert states == [(1, False), (2, False), (3, False), (4, False), (5, True)]
+    assert any("memory:lost-access" in n for n in world.notices)
+    assert not any("memory:blocked" in n for n in world.notices)  # the user's own doing: no notice
+    async with world.runtime.db.session() as s:
+        pending = await LedgerRepository(s).pending()
+    assert len(pending) == 1  # the lost channel's digest waits for it to come back

@@ -63,7 +63,16 @@ def in_fan_out() -> bool:
 
 
 class ChatGone(ArxivDigestError):
-    """The chat blocked or removed the bot, or no longer exists."""
+    """The chat blocked or removed the bot, or no longer exists.
+
+    ``at_once``: the platform says so for good (a Telegram user blocked the bot): the chat is deactivated at
+    once. Otherwise (a Discord channel the bot lost access to, or that cannot be found: a server admin may
+    set it right) the delivery stays pending and counts as a failed attempt; repeated ones deactivate the
+    chat and tell the owner."""
+
+    def __init__(self, message: str = "", *, at_once: bool = True) -> None:
+        super().__init__(message)
+        self.at_once = at_once
 
 
 class ChatMoved(ArxivDigestError):
@@ -158,6 +167,7 @@ class Outcome(StrEnum):
     GONE = "gone"  # the chat blocked or removed the bot: delivery failed, chat deactivated
     LATER = "later"  # rate limited for too long: stays pending
     UNAVAILABLE = "unavailable"  # the platform failed or was unreachable: stays pending
+    FAILED = "failed"  # could not post there this time (no access): stays pending, a failure counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +316,11 @@ class Deliverer:
             try:
                 message_id, chat = await self._send(sink, chat, delivery.language, message, reply_to)
             except ChatGone as exc:
+                if not exc.at_once:
+                    logger.warning(
+                        "chat %s: cannot post there (%s); delivery %d left pending", chat.id, exc, delivery_id
+                    )
+                    return RunReport(delivery_id, Outcome.FAILED, sent, 0)
                 await self._gone(chat, delivery_id, exc)
                 return RunReport(delivery_id, Outcome.GONE, sent, 0)
             except RateLimited as exc:

@@ -506,6 +506,9 @@ class Scheduler:
             elif result.outcome is Outcome.GONE:
                 report.failed += 1
                 return
+            elif result.outcome is Outcome.FAILED:
+                await self._failed(chat, report)  # no access: retried with backoff, then deactivated
+                return
             elif result.outcome is Outcome.UNAVAILABLE:
                 # Telegram down or unreachable: no chat's fault, so no failure counted; the other chats of
                 # this run wait for the next one instead of each timing out in turn
