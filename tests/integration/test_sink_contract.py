@@ -1,5 +1,5 @@
 """What every platform's ``Sink`` does, checked the same way on each: the recording sink in memory and each
-real sink against its fake platform (Telegram today; Discord joins with its bot).
+real sink against its fake platform (Telegram, Discord).
 
 A sink renders a digest into ``Outgoing`` messages, sends one and returns its id, puts a message under the
 one it belongs to (``reply_to``: a reply, or a thread), edits, gives message links where the platform has
@@ -10,10 +10,13 @@ summary, once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
+import discord
 import pytest
 from telegram import Bot
 
@@ -26,15 +29,20 @@ from arxiv_digest.bot.delivery import (
     Sink,
     Target,
 )
+from arxiv_digest.bot.discord.sink import DiscordSink, MessageAddress
 from arxiv_digest.bot.telegram.sink import TelegramSink
 from arxiv_digest.papers.models import AnnounceType, Digest, DigestEntry, Paper
 from arxiv_digest.storage.db import Database
 from arxiv_digest.storage.repositories import ChatRepository, LedgerRepository
+from tests.fakes.discord_server import ChannelType, Failure, FakeDiscord
 from tests.fakes.recording_sink import RecordingSink
 from tests.fakes.telegram_server import ApiError, FakeTelegram
 
 USER = 4242
 TOKEN = "777:contract-token"
+DISCORD_TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GfAkEx.fake-discord-bot-token"
+GUILD = 700000000000000001
+CHANNEL = 700000000000000011
 
 
 @dataclass
@@ -50,7 +58,7 @@ class World:
     down: Callable[[], None]  # the next send fails on the platform's side
 
 
-@pytest.fixture(params=["memory", "telegram"])
+@pytest.fixture(params=["memory", "telegram", "discord"])
 async def world(request: pytest.FixtureRequest) -> AsyncIterator[World]:
     if request.param == "memory":
         memory = RecordingSink()
@@ -63,6 +71,10 @@ async def world(request: pytest.FixtureRequest) -> AsyncIterator[World]:
             rate_limited=lambda s: memory.fail_next(RateLimited(s)),
             down=lambda: memory.fail_next(PlatformUnavailable("502 Bad Gateway")),
         )
+        return
+    if request.param == "discord":
+        async for discord_world in _discord_world():
+            yield discord_world
         return
     with FakeTelegram(token=TOKEN) as tg:
         async with Bot(TOKEN, base_url=tg.base_url) as bot:
@@ -83,6 +95,78 @@ async def world(request: pytest.FixtureRequest) -> AsyncIterator[World]:
                 rate_limited=lambda s: tg.inject(ApiError.retry_after(s), method="sendMessage"),
                 down=lambda: tg.inject(ApiError(502, "Bad Gateway"), method="sendMessage"),
             )
+
+
+_ZWSP_AFTER_ANGLE = re.compile("<\u200b")
+_ZWSP_BEFORE_EVERYONE = re.compile("@\u200b(?=\u200b*(?:everyone|here))", re.IGNORECASE)
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+
+
+def discord_shown(markdown: str) -> str:
+    """What Discord shows of text the formatter escaped (``formatters.discord.clean``): the zero-width
+    spaces after ``<`` and ``@`` dropped, then the backslash of every ``\\x`` pair."""
+    text = _ZWSP_BEFORE_EVERYONE.sub("@", _ZWSP_AFTER_ANGLE.sub("<", markdown))
+    return _ESCAPED.sub(r"\1", text)
+
+
+async def _discord_world() -> AsyncIterator[World]:
+    """A text channel of a guild on the fake Discord, through a logged-in discord.py client (REST only)."""
+    with FakeDiscord(token=DISCORD_TOKEN, scale=50) as fake, pytest.MonkeyPatch.context() as patch:
+        fake.add_guild(GUILD)
+        fake.add_text_channel(GUILD, CHANNEL, name="papers")
+        patch.setattr(discord.http.Route, "BASE", fake.api_base)
+        client = discord.Client(intents=discord.Intents.none(), max_ratelimit_timeout=30)
+        try:
+            await client.login(DISCORD_TOKEN)
+            # discord.py takes at least 30 s as max_ratelimit_timeout; the contract's "wait 3 s" must be more
+            # than the client will sleep through, so this client gives up on waits over 1 s (the attribute
+            # is what discord.py compares a 429's retry_after with).
+            client.http.max_ratelimit_timeout = 1.0
+
+            def message(mid: str) -> dict[str, Any]:
+                address = MessageAddress.parse(mid)
+                return next(
+                    m for m in fake.messages(address.channel_id) if int(m["id"]) == address.message_id
+                )
+
+            def text_of(mid: str) -> str:
+                found = message(mid)
+                pieces = [found["content"]]
+                for embed in found["embeds"]:
+                    pieces += [embed.get("title", ""), embed.get("description", "")]
+                return discord_shown("\n".join(p for p in pieces if p))
+
+            def under(mid: str) -> str | None:
+                """The message a message was put under: the one it replies to, or the one its thread was
+                started from (a thread's id is its starter message's; a forum post's is its first one's)."""
+                found = message(mid)
+                reference = found.get("message_reference")
+                if reference is not None:
+                    return f"{reference['channel_id']}:{reference['message_id']}"
+                channel = fake.channel(int(found["channel_id"]))
+                if channel["type"] not in (ChannelType.PUBLIC_THREAD, ChannelType.PRIVATE_THREAD):
+                    return None
+                parent = fake.channel(int(channel["parent_id"]))
+                if parent["type"] == ChannelType.GUILD_FORUM:
+                    return None if found["id"] == channel["id"] else f"{channel['id']}:{channel['id']}"
+                return f"{parent['id']}:{channel['id']}"
+
+            yield World(
+                sink=DiscordSink(client),
+                target=Target(str(CHANNEL), "text", platform="discord", guild_id=str(GUILD)),
+                text_of=text_of,
+                under=under,
+                gone=lambda: fake.delete_channel(CHANNEL),
+                rate_limited=lambda s: fake.inject(
+                    Failure.rate_limited(s), route="POST /channels/{channel_id}/messages"
+                ),
+                down=lambda: fake.inject(
+                    Failure.server_error(503), route="POST /channels/{channel_id}/messages"
+                ),
+            )
+        finally:
+            await client.close()
+        assert fake.internal_errors == []
 
 
 def digest(papers: int = 2) -> Digest:

@@ -111,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", help="DeepL target language (default: DEFAULT_LANGUAGE)")
 
     sub.add_parser(
-        "run", parents=[verbose], help="run the Telegram bot (TELEGRAM_BOT_TOKEN) until interrupted"
+        "run",
+        parents=[verbose],
+        help="run the bots (TELEGRAM_BOT_TOKEN, DISCORD_BOT_TOKEN), the harvest and the deliveries",
     )
 
     db = sub.add_parser("db", parents=[verbose], help="database maintenance")
@@ -161,15 +163,18 @@ class RedactSecrets(logging.Filter):
 
 
 class ExpectedErrorsInOneLine(logging.Filter):
-    """python-telegram-bot logs the tracebacks of network conditions (a revoked token, an answer that is not
-    JSON), which the bot reports and handles itself in one line: such records keep their message, not the
-    traceback; ``-v`` shows everything. Our own code's tracebacks (bugs) are kept."""
+    """python-telegram-bot and discord.py log the tracebacks of network conditions (a revoked token, an
+    answer that is not JSON, a gateway dropped and reconnected), which the bot reports and handles itself in
+    one line: such records keep their message, not the traceback; ``-v`` shows everything. Our own code's
+    tracebacks (bugs) are kept."""
 
     EXPECTED = frozenset({"InvalidToken"})
 
     def filter(self, record: logging.LogRecord) -> bool:
         kind = record.exc_info[0] if record.exc_info else None
-        if kind is not None and (kind.__name__ in self.EXPECTED or record.name.startswith("telegram")):
+        if kind is not None and (
+            kind.__name__ in self.EXPECTED or record.name.startswith(("telegram", "discord"))
+        ):
             record.exc_info = None
             record.exc_text = None
         return True
@@ -201,7 +206,8 @@ def configure_logging(level: str, *, verbose: bool, settings: Settings | None = 
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else getattr(logging, level, logging.INFO))
     # Bot API URLs carry the token: the HTTP clients stay at WARNING whatever the level.
-    for noisy in ("httpx", "httpcore", "urllib3", "arxiv", "deepl", "aiosqlite", "asyncio", "alembic"):
+    noisy_libraries = ("httpx", "httpcore", "urllib3", "arxiv", "deepl", "aiosqlite", "asyncio", "alembic")
+    for noisy in (*noisy_libraries, "discord"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ..papers.arxiv_client import ArxivClient
 from ..papers.errors import ArxivDigestError
@@ -21,7 +21,7 @@ from ..papers.translate import PaperTranslator
 from ..storage.db import AlreadyRunning, Database, InstanceLock
 from ..storage.repositories import TranslationCacheRepository
 from .commands import ChatDefaults, Commands
-from .delivery import Deliverer, Target
+from .delivery import Deliverer, PlatformFailed, Target
 from .digests import DigestService
 from .lifecycle import ChatLifecycle
 from .scheduler import Scheduler
@@ -104,23 +104,26 @@ async def open_runtime(
 
 
 async def run_bots(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
-    """Run the configured bots until SIGINT/SIGTERM (or ``stop`` is set)."""
-    if settings.telegram_bot_token is None:
-        if settings.discord_bot_token is not None:
-            raise NothingToRun(
-                "the Discord bot is not available yet: set TELEGRAM_BOT_TOKEN to run the Telegram bot"
-            )
+    """Run the configured bots (Telegram, Discord or both, in this one loop) with the harvest and the
+    deliveries until SIGINT/SIGTERM (or ``stop`` is set). A bot that cannot start, or cannot go on, stops
+    the process with one line (``PlatformFailed``)."""
+    telegram_token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else None
+    discord_token = settings.discord_bot_token.get_secret_value() if settings.discord_bot_token else None
+    if telegram_token is None and discord_token is None:
         raise NothingToRun(
-            "no bot configured: set TELEGRAM_BOT_TOKEN (from @BotFather; TELEGRAM_API_BASE_URL for a "
-            "local Bot API server) in the environment or .env"
+            "no bot configured: set TELEGRAM_BOT_TOKEN (from @BotFather) and/or DISCORD_BOT_TOKEN (from the "
+            "Discord Developer Portal) in the environment or .env"
         )
-    if settings.discord_bot_token is not None:
-        logger.warning(
-            "DISCORD_BOT_TOKEN is set but the Discord bot is not available yet; running Telegram only"
-        )
-    from .telegram.app import TelegramBot, check_settings
+    # Every setting a bot needs is checked before anything connects: one line, never the token.
+    if telegram_token is not None:
+        from .telegram.app import check_settings
 
-    check_settings(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url)
+        check_settings(telegram_token, settings.telegram_api_base_url)
+    if discord_token is not None:
+        from .discord.app import apply_endpoints, check_token
+
+        check_token(discord_token)
+        apply_endpoints(settings.discord_api_base_url, settings.discord_gateway_url)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -135,15 +138,7 @@ async def run_bots(settings: Settings, *, stop: asyncio.Event | None = None) -> 
             owner = parse_owner(settings.owner_chat_id) if settings.owner_chat_id else None
             lifecycle = ChatLifecycle(runtime.db)
             deliverer = Deliverer(runtime.db, {}, lifecycle=lifecycle)
-            telegram = TelegramBot(
-                token=settings.telegram_bot_token.get_secret_value(),
-                commands=runtime.commands,
-                db=runtime.db,
-                base_url=settings.telegram_api_base_url,
-                rate_limiter=telegram_rate_limiter(settings.telegram_rate_scale),
-                deliverer=deliverer,
-                lifecycle=lifecycle,
-            )
+            bots = _bots(settings, runtime, deliverer, lifecycle, telegram_token, discord_token)
             if owner is not None:
                 lifecycle.notify_owner = owner_notifier(deliverer, *owner)
             scheduler = Scheduler(
@@ -178,22 +173,76 @@ async def run_bots(settings: Settings, *, stop: asyncio.Event | None = None) -> 
                     return False
 
             scheduler.may_run = lock_held
-            telegram.on_failure = failed
-            await telegram.start()
-            scheduler.start()
-            watchdog = asyncio.create_task(_watch_lock(lock_held, settings.lock_check_interval, stop))
+            started: list[_Bot] = []
             try:
-                await stop.wait()
-                logger.info("stopping")
+                for bot in bots:
+                    bot.on_failure = failed
+                    await bot.start()  # PlatformFailed: the ones already started are stopped below
+                    started.append(bot)
+                scheduler.start()
+                watchdog = asyncio.create_task(_watch_lock(lock_held, settings.lock_check_interval, stop))
+                try:
+                    await stop.wait()
+                    logger.info("stopping")
+                finally:
+                    watchdog.cancel()
+                    await scheduler.stop()
             finally:
-                watchdog.cancel()
-                await scheduler.stop()
-                await telegram.stop()
+                for bot in reversed(started):
+                    await bot.stop()
             if failures:
                 raise failures[0]
     finally:
         for held in locks:  # after the engine is disposed: on SQLite the lock's descriptor closes last
             await held.release()
+
+
+class _Bot(Protocol):
+    on_failure: Callable[[PlatformFailed], None] | None
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def _bots(
+    settings: Settings,
+    runtime: Runtime,
+    deliverer: Deliverer,
+    lifecycle: ChatLifecycle,
+    telegram_token: str | None,
+    discord_token: str | None,
+) -> list[_Bot]:
+    """The configured platforms' bots, each registering its sink with the one ``deliverer``."""
+    bots: list[_Bot] = []
+    if telegram_token is not None:
+        from .telegram.app import TelegramBot
+
+        bots.append(
+            TelegramBot(
+                token=telegram_token,
+                commands=runtime.commands,
+                db=runtime.db,
+                base_url=settings.telegram_api_base_url,
+                rate_limiter=telegram_rate_limiter(settings.telegram_rate_scale),
+                deliverer=deliverer,
+                lifecycle=lifecycle,
+            )
+        )
+    if discord_token is not None:
+        from .discord.app import DiscordBot
+
+        bots.append(
+            DiscordBot(
+                token=discord_token,
+                commands=runtime.commands,
+                db=runtime.db,
+                deliverer=deliverer,
+                lifecycle=lifecycle,
+                dev_guild_id=settings.discord_dev_guild_id,
+            )
+        )
+    return bots
 
 
 def owner_notifier(deliverer: Deliverer, platform: str, key: str) -> Callable[[str], Awaitable[None]]:
