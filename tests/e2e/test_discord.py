@@ -171,6 +171,8 @@ def running(
     for secret in (TOKEN, TOKEN.split(".")[-1], DEEPL_KEY):
         assert secret not in process.out + process.err
     assert fake.pings() == []
+    refused = [(r.method, r.path, r.status) for r in fake.recorded() if r.status == 400]
+    assert refused == []  # nothing Discord would reject was ever sent
 
 
 def answered(fake: FakeDiscord, iid: int, *, followups: int = 1) -> bool:
