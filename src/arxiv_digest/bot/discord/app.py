@@ -933,7 +933,9 @@ class DiscordBot:
         if isinstance(error, discord.NotFound) and error.code in (UNKNOWN_INTERACTION, UNKNOWN_WEBHOOK):
             logger.warning("channel %s: the interaction expired before its answer (%s)", where, error)
             return
-        if isinstance(error, aiohttp.ClientError | OSError):
+        if isinstance(error, aiohttp.ClientError | OSError) or (
+            isinstance(error, discord.HTTPException) and error.status >= 500
+        ):
             logger.warning("channel %s: answer not sent (%s: %s)", where, type(error).__name__, error)
             return
         logger.error("interaction in channel %s failed", where, exc_info=error)

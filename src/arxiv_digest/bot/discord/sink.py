@@ -490,3 +490,5 @@ class DiscordSink:
             raise
         except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
             raise PlatformUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        except (TypeError, ValueError) as exc:  # an answer that is not Discord's JSON (a proxy's page)
+            raise PlatformUnavailable(f"unreadable answer: {type(exc).__name__}: {exc}") from exc
