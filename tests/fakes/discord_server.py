@@ -743,6 +743,9 @@ def _bot_id_from_token(token: str) -> int | None:
 # -- the fake -----------------------------------------------------------------------------------------------
 
 
+HEARTBEAT_ACK_DELAY = 0.05  # seconds: a heartbeat's ACK comes back after about Discord's round trip
+
+
 class FakeDiscord:
     """A fake Discord REST API + gateway in a background thread on 127.0.0.1 (port 0); see the module doc.
 
@@ -1960,7 +1963,14 @@ class FakeDiscord:
             return
         data = payload.get("d")
         if op == 1:
-            self._enqueue(connection, json.dumps({"op": 11, "d": None, "s": None, "t": None}))
+            # Discord's round trip, not loopback's: an ACK that beats discord.py's keep-alive thread to
+            # recording the heartbeat as sent reads as a whole interval of latency ("Can't keep up").
+            asyncio.get_running_loop().call_later(
+                HEARTBEAT_ACK_DELAY,
+                self._enqueue,
+                connection,
+                json.dumps({"op": 11, "d": None, "s": None, "t": None}),
+            )
         elif op == 2:
             self._identify(connection, entry, data)
         elif op == 6:

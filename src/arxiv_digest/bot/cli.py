@@ -206,7 +206,18 @@ def configure_logging(level: str, *, verbose: bool, settings: Settings | None = 
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else getattr(logging, level, logging.INFO))
     # Bot API URLs carry the token: the HTTP clients stay at WARNING whatever the level.
-    noisy_libraries = ("httpx", "httpcore", "urllib3", "arxiv", "deepl", "aiosqlite", "asyncio", "alembic")
+    # APScheduler's INFO lines (each job run, twice) would bury the one summary line a scheduled run logs.
+    noisy_libraries = (
+        "httpx",
+        "httpcore",
+        "urllib3",
+        "arxiv",
+        "deepl",
+        "aiosqlite",
+        "asyncio",
+        "alembic",
+        "apscheduler",
+    )
     for noisy in (*noisy_libraries, "discord"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

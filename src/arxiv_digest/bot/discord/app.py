@@ -245,6 +245,9 @@ class DiscordBot:
         defer_after: float = DEFER_AFTER,
     ) -> None:
         self._token = token
+        # The bot never joins a voice channel: discord.py's start-up warnings about voice libraries would
+        # only make an operator look for a problem that is not there.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         self.client = discord.Client(
             intents=discord.Intents.default(),  # no privileged intent: slash commands need none
             allowed_mentions=NO_PINGS,
