@@ -544,6 +544,8 @@ class _Channel:
     created_at: str = ""
     applied_tags: list[str] = field(default_factory=list)
     invitable: bool = True
+    archived: bool = False  # threads only (set_thread_state)
+    locked: bool = False
     deleted: bool = False
     messages: dict[int, _Message] = field(default_factory=dict)
     order: list[int] = field(default_factory=list)
@@ -1056,6 +1058,21 @@ class FakeDiscord:
                 guild = self._guilds[channel.guild_id]
                 guild.channel_ids = [c for c in guild.channel_ids if c != channel.id]
 
+    def set_thread_state(self, thread_id: int, *, archived: bool, locked: bool = False) -> None:
+        """A moderator archives (or Discord auto-archives) and maybe locks a thread (THREAD_UPDATE).
+
+        As on Discord: a message sent to an archived thread that is not locked unarchives it; one that is
+        locked takes no message from a member without Manage Threads: 400 50083 when it is archived too,
+        else 400 160005 (Thread is locked)."""
+        with self._lock:
+            thread = self._channel(thread_id)
+            if not thread.is_thread:
+                raise ValueError(f"{thread_id} is not a thread")
+            thread.archived, thread.locked = archived, locked
+            if thread.guild_id is not None:
+                payload = self._channel_payload(thread)
+                self._dispatch_guild_event(thread.guild_id, "THREAD_UPDATE", payload, Intent.GUILDS)
+
     def block_dms(self, user: int | FakeUser, blocked: bool = True) -> None:
         """The user closed their DMs to the bot: sending to their DM channel answers 403 50007."""
         with self._lock:
@@ -1413,10 +1430,10 @@ class FakeDiscord:
                 total_message_sent=channel.total_sent,
                 applied_tags=list(channel.applied_tags),
                 thread_metadata={
-                    "archived": False,
+                    "archived": channel.archived,
                     "auto_archive_duration": channel.auto_archive_duration,
                     "archive_timestamp": channel.created_at,
-                    "locked": False,
+                    "locked": channel.locked,
                     "create_timestamp": channel.created_at,
                     **(
                         {"invitable": channel.invitable} if channel.type == ChannelType.PRIVATE_THREAD else {}
@@ -2667,6 +2684,11 @@ class FakeDiscord:
             return
         needed = Permission.SEND_MESSAGES_IN_THREADS if channel.is_thread else Permission.SEND_MESSAGES
         self._require(channel, int(needed))
+        moderator = self._bot_permissions(channel) & Permission.MANAGE_THREADS
+        if channel.is_thread and channel.locked and not moderator:
+            if channel.archived:
+                raise _Reject(ApiError(400, 50083, "Thread is archived"))
+            raise _Reject(ApiError(400, 160005, "Thread is locked"))
 
     def _r_typing(self, rq: _Request) -> tuple[int, Any]:
         self._send_permissions(self._route_channel(rq))
@@ -2688,6 +2710,11 @@ class FakeDiscord:
             source="channel",
             files=rq.files,
         )
+        if channel.archived:  # a message unarchives the thread (a locked one was refused above)
+            channel.archived = False
+            if channel.guild_id is not None:
+                payload = self._channel_payload(channel)
+                self._dispatch_guild_event(channel.guild_id, "THREAD_UPDATE", payload, Intent.GUILDS)
         return 200, _deep(message.data)
 
     def _check_send_extras(self, channel: _Channel, body: JSON, files: list[_File]) -> None:

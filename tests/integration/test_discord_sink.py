@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -259,9 +259,11 @@ async def test_a_forum_gets_one_post_per_digest(
     assert_quiet(fake)
 
 
-async def test_a_forum_post_deleted_midway_is_replaced_by_one_post(
-    fake: FakeDiscord, database: Database, sink: DiscordSink
-) -> None:
+async def _forum_summary_then_resume(
+    database: Database, sink: DiscordSink, between: Callable[[int], object]
+) -> int:
+    """Plan a delivery to FORUM, send its summary (opening the post) and record it, call ``between(post)``,
+    then run the delivery; the post's id."""
     chat = await make_chat(database, FORUM, "forum")
     deliverer = Deliverer(database, {"discord": sink})
     delivery = await deliverer.enqueue(chat, digest(3), scheduled=True)
@@ -272,13 +274,35 @@ async def test_a_forum_post_deleted_midway_is_replaced_by_one_post(
         await LedgerRepository(session).mark_sent(rows[0].id, summary)
         await session.commit()
     post = MessageAddress.parse(summary).channel_id
-    fake.delete_channel(post)
+    between(post)
     report = await deliverer.run(delivery)
     assert report.outcome is Outcome.DONE
     assert report.sent == 3
+    return post
+
+
+async def test_a_forum_post_deleted_midway_is_replaced_by_one_post(
+    fake: FakeDiscord, database: Database, sink: DiscordSink
+) -> None:
+    post = await _forum_summary_then_resume(database, sink, fake.delete_channel)
     (replacement,) = fake.threads(FORUM)  # the deleted one is not listed
     assert replacement["name"] == fallback_thread_name(post)
     assert [payload_of(m) for m in fake.messages(int(replacement["id"]))] == footnote_payloads(digest(3))
+
+
+async def test_a_forum_post_locked_midway_is_replaced_by_one_post(
+    fake: FakeDiscord, database: Database, sink: DiscordSink
+) -> None:
+    """A moderator locks the post after the summary: the footnotes go into one new post, none is lost."""
+    post = await _forum_summary_then_resume(
+        database, sink, lambda post: fake.set_thread_state(post, archived=False, locked=True)
+    )
+    locked, replacement = fake.threads(FORUM)
+    assert int(locked["id"]) == post
+    assert len(fake.messages(post)) == 1  # the summary alone
+    assert replacement["name"] == fallback_thread_name(post)
+    assert [payload_of(m) for m in fake.messages(int(replacement["id"]))] == footnote_payloads(digest(3))
+    assert [r.status for r in fake.recorded(CREATE_MESSAGE)].count(400) == 1  # one try at the locked post
 
 
 # -- a DM ---------------------------------------------------------------------------------------------------
@@ -399,6 +423,40 @@ async def test_a_deleted_thread_turns_the_footnotes_into_replies(
     _, *footnotes = fake.messages(TEXT)
     assert [payload_of(m) for m in footnotes] == footnote_payloads(digest(3))
     assert {reply_target(m) for m in footnotes} == {f"{TEXT}:{summary['id']}"}
+    assert_quiet(fake)
+
+
+async def test_an_archived_thread_takes_the_footnotes(
+    fake: FakeDiscord, database: Database, sink: DiscordSink
+) -> None:
+    """Archived (a day without a message, or by a moderator) but not locked: a message unarchives it."""
+    summary, _ = await _send_summary_then_resume(
+        fake, database, sink, lambda sid: fake.set_thread_state(sid, archived=True)
+    )
+    (thread,) = fake.threads(TEXT)
+    assert thread["id"] == summary["id"]
+    assert [payload_of(m) for m in fake.messages(int(thread["id"]))] == footnote_payloads(digest(3))
+    assert thread["thread_metadata"]["archived"] is False
+    assert len(fake.messages(TEXT)) == 1
+
+
+@pytest.mark.parametrize("archived", [True, False], ids=["archived-and-locked", "locked"])
+async def test_a_locked_thread_turns_the_footnotes_into_replies(
+    fake: FakeDiscord, database: Database, sink: DiscordSink, archived: bool
+) -> None:
+    """A moderator locked the summary's thread (50083 archived and locked, 160005 locked): the footnotes
+    reply to the summary in the channel instead; none is lost."""
+    summary, _ = await _send_summary_then_resume(
+        fake, database, sink, lambda sid: fake.set_thread_state(sid, archived=archived, locked=True)
+    )
+    (thread,) = fake.threads(TEXT)
+    assert fake.messages(int(thread["id"])) == []
+    assert thread["thread_metadata"]["locked"] is True
+    _, *footnotes = fake.messages(TEXT)
+    assert [payload_of(m) for m in footnotes] == footnote_payloads(digest(3))
+    assert {reply_target(m) for m in footnotes} == {f"{TEXT}:{summary['id']}"}
+    refused = [r for r in fake.recorded(CREATE_MESSAGE) if r.status == 400]
+    assert [r.path for r in refused] == [f"/channels/{thread['id']}/messages"] * 3  # each tries the thread
     assert_quiet(fake)
 
 

@@ -293,7 +293,7 @@ class Scheduler:
         for day in missing[-MAX_BACKFILL_DAYS:]:
             try:
                 count = await self.digests.backfill(categories, day)
-                logger.info("backfill: %d papers for %s from the API", count, day)
+                logger.info("backfill for %s from the API: %d papers", day, count)
             except SourceUnavailable as exc:
                 logger.warning("backfill of %s failed: %s", day, exc)
 

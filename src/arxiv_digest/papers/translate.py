@@ -384,13 +384,13 @@ class PaperTranslator:
                     )
                 )
         logger.info(
-            "translating %d papers into %s: %d texts cached, %d papers (%d texts, %d characters) to send",
-            len(papers),
+            "translating into %s: %d of %d papers to send (%d texts, %d characters), %d texts cached",
             language,
-            len(keys) - len(queued),
             len(units),
+            len(papers),
             len(queued),
             _cost(units),
+            len(keys) - len(queued),
         )
 
         quota: int | None = None

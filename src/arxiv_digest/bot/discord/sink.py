@@ -13,7 +13,7 @@ them, so a later ``reply_to``, ``edit`` or ``message_link`` knows the message's 
 restart would lose.
 
 Policies (each has a test in ``tests/integration/test_discord_sink.py``, but for the cases marked untested:
-the fake neither archives nor locks threads, nor times out):
+the fake does not time out):
 
 - A text channel: the summary's first message goes to the channel and a public thread is started from it at
   once, named ``<categories> · <date>`` (``formatters.discord.thread_name``, carried in the first summary
@@ -23,14 +23,15 @@ the fake neither archives nor locks threads, nor times out):
 - A thread that does not exist when a footnote comes (a crash between the summary and its thread, a failure
   starting it, or deleted: 404 10003) is started then from the summary, named ``arXiv · <the summary's UTC
   date>`` (all that the summary's id tells), and the footnote posted in it.
+- An archived thread needs nothing: a message unarchives it (Discord does so unless a moderator locked it).
 - Where the bot may not start a thread or post in it (403 50013 / 50001, a thread that cannot be started
-  again 160004; untested: an archived and locked one 50083 / 160005, a summary deleted meanwhile 10008), the
-  footnote is posted in the channel as a reply to the summary instead: nothing is lost. A reply the bot may
+  again 160004, a locked one 50083 / 160005; untested: a summary deleted meanwhile 10008), the footnote is
+  posted in the channel as a reply to the summary instead: nothing is lost. A reply the bot may
   not make (160002, no Read Message History) goes without the reply.
 - A forum channel: the summary's first message opens a forum post (the post's id is its first message's);
-  the summary's later parts and every footnote go into that post. A post deleted before the footnotes are
-  all in is replaced by a new one, ``arXiv · <the post's UTC date>``, holding the rest (this process
-  remembers the replacement; after a restart the rest opens another).
+  the summary's later parts and every footnote go into that post. A post deleted (or locked) before the
+  footnotes are all in is replaced by a new one, ``arXiv · <the post's UTC date>``, holding the rest (this
+  process remembers the replacement; after a restart the rest opens another).
 - A DM, a thread (threads do not nest), a "private" chat and any other kind: everything in the channel,
   footnotes as replies to the summary (``fail_if_not_exists: false``: a deleted summary does not stop them).
 - Every message and every edit carries ``allowed_mentions`` that allow nothing (``{"parse": []}``): no
@@ -51,7 +52,7 @@ the fake neither archives nor locks threads, nor times out):
   least discord.py accepts): without it discord.py sleeps through any wait, however long, holding the
   delivery and the chat's lock.
 - ``discord.DiscordServerError`` and any ``discord.HTTPException`` with status >= 500, a 401 (the token
-  revoked), ``aiohttp.ClientError`` (a dropped connection), timeouts (untested) and other ``OSError`` ->
+  revoked), ``aiohttp.ClientError`` (a dropped connection), timeouts and other ``OSError`` ->
   ``PlatformUnavailable``.
 - Any other 4xx (400 50035 Invalid Form Body for our own payload) is a bug and raises as it is: the
   formatter keeps every limit, so nothing is sent that Discord rejects.
@@ -384,14 +385,18 @@ class DiscordSink:
             return await self._reply(target, under.channel_id, under, body)
 
     async def _in_post(self, target: Target, under: MessageAddress, body: _Body) -> MessageAddress:
-        """Into the forum post of the summary ``under``; a post deleted meanwhile is replaced."""
+        """Into the forum post of the summary ``under``; a post deleted or locked meanwhile is replaced."""
         post = self._replaced_posts.get(under.channel_id, under.channel_id)
         try:
             return await self._post(target, post, body)
-        except discord.NotFound as exc:
-            if exc.code != UNKNOWN_CHANNEL:
+        except discord.HTTPException as exc:
+            if isinstance(exc, discord.NotFound) and exc.code == UNKNOWN_CHANNEL:
+                state = "is gone"
+            elif exc.code in (THREAD_ARCHIVED, THREAD_LOCKED):
+                state = "is locked"
+            else:
                 raise
-        logger.warning("forum post %s is gone: a new post holds the rest", post)
+        logger.warning("forum post %s %s: a new post holds the rest", post, state)
         sent = await self._new_post(target, int(target.chat_id), fallback_thread_name(under.channel_id), body)
         self._replaced_posts[under.channel_id] = sent.channel_id
         return sent
