@@ -9,7 +9,7 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from telegram import Bot
@@ -779,3 +779,44 @@ async def test_a_chat_the_bot_cannot_reach_for_now_is_deactivated_after_repeated
     async with world.runtime.db.session() as s:
         pending = await LedgerRepository(s).pending()
     assert len(pending) == 1  # the lost channel's digest waits for it to come back
+
+
+# -- the clock ----------------------------------------------------------------------------------------------
+
+
+class _TickTimes(Scheduler):
+    """The real scheduler and its real APScheduler jobs; a run only notes when it started."""
+
+    ticks: list[float]
+
+    async def deliver_tick(self) -> Any:
+        self.ticks.append(datetime.now(UTC).timestamp())
+
+    async def harvest_tick(self) -> Any:
+        return None
+
+
+async def test_deliver_runs_fall_on_the_clock_not_on_the_start_time() -> None:
+    """One run soon after start (what fell due meanwhile), then every interval counted from a whole minute
+    (60 s: each minute at :01), so a digest set for 08:30 goes out at 08:30:01, whenever the process
+    started. Shown with a 1 s interval, started halfway between two beats."""
+    interval = 1.0
+    epoch = datetime(2000, 1, 1, 0, 0, 1, tzinfo=UTC).timestamp()
+    now = datetime.now(UTC).timestamp()
+    await asyncio.sleep(interval - (now - epoch) % interval + interval / 2)
+    db = Database("sqlite+aiosqlite://")  # never opened: these runs touch nothing
+    scheduler = _TickTimes(db=db, digests=cast(Any, None), deliverer=Deliverer(db, {}))
+    scheduler.deliver_interval = interval
+    scheduler.harvest_interval = 3600
+    scheduler.ticks = []
+    started = datetime.now(UTC).timestamp()
+    scheduler.start()
+    try:
+        await asyncio.sleep(4.2)
+    finally:
+        await scheduler.stop()
+        await db.dispose()
+    on_beat = [t for t in scheduler.ticks if (t - epoch) % interval < 0.3]  # APScheduler runs just after
+    off_beat = [t - started for t in scheduler.ticks if t not in on_beat]
+    assert off_beat == [pytest.approx(interval, abs=0.25)]  # only the run at start, at its own phase
+    assert len(on_beat) >= 3

@@ -12,14 +12,14 @@ state), each coalesced (a late job runs once) with a generous misfire grace:
   translations the chats that will get it need are made at once. A new subscription to a category that is
   not covered wakes the harvest at once (:meth:`Scheduler.subscribed`), after any harvest in progress:
   never two at a time.
-- **deliver** (every ``deliver_interval`` seconds): each active chat gets, oldest first, every stored
-  announcement day since it subscribed that it has not had yet and whose push time (the chat's local time
-  after the feed refresh) has passed; each becomes a ledger delivery before anything is sent. Then every
-  pending delivery is run: chats concurrently (``concurrency`` at once), each chat's messages in order. A
-  chat whose deliveries keep failing is retried with backoff and deactivated after ``max_failures``; the owner
-  is told when one is set. A platform that fails on its side or cannot be reached (and a database that
-  cannot be written) is not the chats' fault: nothing is counted against them, their deliveries stay
-  pending and the next run tries again.
+- **deliver** (soon after start, then every ``deliver_interval`` seconds on the clock: by default each minute
+  at :01): each active chat gets, oldest first, every stored announcement day since it subscribed that it has
+  not had yet and whose push time (the chat's local time after the feed refresh) has passed; each becomes a
+  ledger delivery before anything is sent. Then every pending delivery is run: chats concurrently
+  (``concurrency`` at once), each chat's messages in order. A chat whose deliveries keep failing is retried
+  with backoff and deactivated after ``max_failures``; the owner is told when one is set. A platform that
+  fails on its side or cannot be reached (and a database that cannot be written) is not the chats' fault:
+  nothing is counted against them, their deliveries stay pending and the next run tries again.
 
 Each run logs one INFO line with what it did.
 """
@@ -56,6 +56,7 @@ logger = logging.getLogger(__name__)
 
 MAX_CATCH_UP_DAYS = 10  # a chat back after a long absence gets at most this many missed days
 MAX_BACKFILL_DAYS = 3  # missed days approximated from the API at start-up
+DELIVER_EPOCH = datetime(2000, 1, 1, 0, 0, 1, tzinfo=UTC)  # deliver runs: multiples of the interval after it
 
 
 @dataclass(slots=True)
@@ -129,11 +130,21 @@ class Scheduler:
             id="harvest",
             **common,
         )
+        # Once soon after start (what fell due while the bot was down), then on the clock: every interval
+        # counted from a whole minute (60 s: each minute's first second), so a digest due at 08:30 goes out
+        # at 08:30:01, not at whatever second the process happened to start.
+        scheduler.add_job(
+            self.deliver_tick,
+            "date",
+            run_date=now + timedelta(seconds=min(5.0, self.deliver_interval)),
+            id="deliver-at-start",
+            **common,
+        )
         scheduler.add_job(
             self.deliver_tick,
             "interval",
             seconds=self.deliver_interval,
-            next_run_time=now + timedelta(seconds=min(5.0, self.deliver_interval)),
+            start_date=DELIVER_EPOCH,
             id="deliver",
             **common,
         )
