@@ -32,7 +32,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import discord
 import pytest
 from aiohttp import web
@@ -405,19 +404,22 @@ async def test_discord_refusing_connections_leaves_the_delivery_pending(world: W
     await _delivered_later(world)
 
 
-async def test_discord_not_answering_leaves_the_delivery_pending(world: World, silent_port: int) -> None:
-    """No answer: aiohttp's own timeout (5 minutes in all; no setting changes it, see docs/FAULTS.md) ends
-    the request; the test shortens it to 0.5 s to show the outcome."""
+async def test_discord_not_answering_leaves_the_delivery_pending(
+    world: World, silent_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No answer: the sink gives an operation ``timeout`` seconds (90 by default; discord.py sets none, and
+    aiohttp's default would hold each request 5 minutes); the test shortens it to 0.5 s."""
     await world.due()
-    session = world.client.http._HTTPClient__session  # type: ignore[attr-defined]
-    default = session._timeout
-    assert default.total == 300
-    session._timeout = aiohttp.ClientTimeout(total=0.5)
-    try:
-        with api_at(f"http://127.0.0.1:{silent_port}/api/v10"):
-            await _left_pending_and_not_held_against(world)
-    finally:
-        session._timeout = default
+    sink = world.scheduler.deliverer.sinks["discord"]
+    assert isinstance(sink, DiscordSink)
+    assert sink.timeout == 90
+    sink.timeout = 0.5
+    started = time.monotonic()
+    with api_at(f"http://127.0.0.1:{silent_port}/api/v10"):
+        await _left_pending_and_not_held_against(world)
+    assert time.monotonic() - started < 10
+    assert any("no answer from Discord within 0.5 s" in r.getMessage() for r in caplog.records)
+    sink.timeout = 90
     await _delivered_later(world)
 
 

@@ -12,8 +12,7 @@ Message ids are composite, ``"<channel or thread id>:<message id>"`` (``MessageA
 them, so a later ``reply_to``, ``edit`` or ``message_link`` knows the message's channel without any state a
 restart would lose.
 
-Policies (each has a test in ``tests/integration/test_discord_sink.py``, but for the cases marked untested:
-the fake does not time out):
+Policies (each has a test in ``tests/integration/test_discord_sink.py`` or ``test_faults_discord.py``):
 
 - A text channel: the summary's first message goes to the channel and a public thread is started from it at
   once, named ``<categories> · <date>`` (``formatters.discord.thread_name``, carried in the first summary
@@ -25,7 +24,7 @@ the fake does not time out):
   date>`` (all that the summary's id tells), and the footnote posted in it.
 - An archived thread needs nothing: a message unarchives it (Discord does so unless a moderator locked it).
 - Where the bot may not start a thread or post in it (403 50013 / 50001, a thread that cannot be started
-  again 160004, a locked one 50083 / 160005; untested: a summary deleted meanwhile 10008), the footnote is
+  again 160004, a locked one 50083 / 160005, a summary deleted meanwhile 10008), the footnote is
   posted in the channel as a reply to the summary instead: nothing is lost. A reply the bot may
   not make (160002, no Read Message History) goes without the reply.
 - A forum channel: the summary's first message opens a forum post (the post's id is its first message's);
@@ -52,8 +51,9 @@ the fake does not time out):
   least discord.py accepts): without it discord.py sleeps through any wait, however long, holding the
   delivery and the chat's lock.
 - ``discord.DiscordServerError`` and any ``discord.HTTPException`` with status >= 500, a 401 (the token
-  revoked), ``aiohttp.ClientError`` (a dropped connection), timeouts and other ``OSError`` ->
-  ``PlatformUnavailable``.
+  revoked), ``aiohttp.ClientError`` (a dropped connection), other ``OSError`` and an operation without an
+  answer within ``timeout`` (90 s: discord.py sets none, so a silent Discord would hold each request for
+  aiohttp's 5 minutes) -> ``PlatformUnavailable``.
 - Any other 4xx (400 50035 Invalid Form Body for our own payload) is a bug and raises as it is: the
   formatter keeps every limit, so nothing is sent that Discord rejects.
 
@@ -111,6 +111,10 @@ THREAD_LOCKED: Final = 160005
 NO_MENTIONS: Final = discord.AllowedMentions.none()  # {"parse": []}
 THREAD_ARCHIVE_MINUTES: Final = 1440  # Discord's default: yesterday's thread hides as today's starts
 EMPTY: Final = "…"
+# discord.py sets no timeout of its own: a Discord that takes the connection and never answers would hold a
+# request for aiohttp's default 5 minutes. 90 s leaves room for discord.py's waits (a 429 up to 30 s, a 5xx
+# tried five times over 25 s) and the two or three requests one footnote may take.
+OPERATION_TIMEOUT: Final = 90.0
 
 _ADDRESS: Final = re.compile(r"([0-9]{1,20}):([0-9]{1,20})")
 
@@ -240,8 +244,9 @@ class DiscordSink:
 
     platform = "discord"
 
-    def __init__(self, client: discord.Client) -> None:
+    def __init__(self, client: discord.Client, *, timeout: float = OPERATION_TIMEOUT) -> None:
         self.client = client
+        self.timeout = timeout  # seconds for one send or edit, discord.py's own retries and waits included
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._dms: dict[int, int] = {}  # user id -> DM channel id
         self._replaced_posts: dict[int, int] = {}  # a deleted forum post -> the post that replaced it
@@ -478,7 +483,10 @@ class DiscordSink:
     async def _call(self, operation: Awaitable[_T]) -> _T:
         """Run a Discord operation, translating the errors every caller handles the same way."""
         try:
-            return await operation
+            async with asyncio.timeout(self.timeout):
+                return await operation
+        except TimeoutError as exc:
+            raise PlatformUnavailable(f"no answer from Discord within {self.timeout:g} s") from exc
         except discord.RateLimited as exc:
             raise RateLimited(exc.retry_after) from exc
         except discord.Forbidden as exc:
