@@ -9,7 +9,6 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from arxiv_digest.bot.telegram.limiter import FloodLimiter
 from arxiv_digest.formatters.i18n import t
 from arxiv_digest.storage.db import Database
 from arxiv_digest.storage.repositories import ChatRepository, SubscriptionRepository
+from tests.doubles import Clock
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.deepl_server import FakeDeepL
 from tests.fakes.telegram_server import ApiError, FakeTelegram
@@ -32,14 +32,6 @@ USER = 1001
 ADMIN = 2002
 MEMBER = 3003
 GROUP = -1001234567890  # a supergroup
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 9, 24, 6, 0, tzinfo=UTC)  # Thursday
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass

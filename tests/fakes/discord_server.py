@@ -2684,8 +2684,11 @@ class FakeDiscord:
             return
         needed = Permission.SEND_MESSAGES_IN_THREADS if channel.is_thread else Permission.SEND_MESSAGES
         self._require(channel, int(needed))
-        moderator = self._bot_permissions(channel) & Permission.MANAGE_THREADS
-        if channel.is_thread and channel.locked and not moderator:
+        if (
+            channel.is_thread
+            and channel.locked
+            and not self._bot_permissions(channel) & Permission.MANAGE_THREADS
+        ):
             if channel.archived:
                 raise _Reject(ApiError(400, 50083, "Thread is archived"))
             raise _Reject(ApiError(400, 160005, "Thread is locked"))

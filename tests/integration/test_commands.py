@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ from arxiv_digest.bot.settings import Settings
 from arxiv_digest.formatters.i18n import t
 from arxiv_digest.storage.db import Database
 from arxiv_digest.storage.repositories import ChatRepository, SubscriptionRepository
+from tests.doubles import Clock
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.deepl_server import FakeDeepL
 
@@ -24,13 +25,6 @@ KEY = "commands-key:fx"
 PRIVATE = Caller("telegram", "1001", "private", user_language="en")
 GROUP = Caller("telegram", "-1007", "supergroup", title="Group")
 FEED = "cs.LG cs.AI cs.CL stat.ML"
-
-
-class Clock:
-    now = datetime(2026, 9, 24, 6, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 async def yes() -> bool:

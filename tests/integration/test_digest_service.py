@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -19,20 +19,13 @@ from arxiv_digest.papers.taxonomy import load_taxonomy
 from arxiv_digest.papers.translate import PaperTranslator
 from arxiv_digest.storage.db import Database
 from arxiv_digest.storage.repositories import AnnouncementRepository, TranslationCacheRepository
+from tests.doubles import Clock
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.deepl_server import FakeDeepL
 
 KEY = "service-test-key:fx"
 CATS = ("cs.LG", "cs.AI", "cs.CL", "stat.ML")
 DAY = date(2026, 9, 24)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 9, 24, 6, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 async def _no_sleep(_: float) -> None:

@@ -39,6 +39,7 @@ from arxiv_digest.bot.settings import Settings
 from arxiv_digest.formatters.i18n import t
 from arxiv_digest.storage.db import Database
 from arxiv_digest.storage.repositories import ChatRepository, SubscriptionRepository
+from tests.doubles import Clock
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.deepl_server import FakeDeepL
 from tests.fakes.discord_server import Failure, FakeDiscord, FakeUser, Permission
@@ -61,14 +62,6 @@ EPHEMERAL = 1 << 6
 LOADING = 1 << 7
 DEFERRED = 5
 ANSWER = 4
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 9, 24, 6, 0, tzinfo=UTC)  # Thursday, after the 2026-09-24 announcement
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def plain(text: str) -> str:

@@ -61,6 +61,7 @@ from arxiv_digest.storage.repositories import (
     TranslationCacheRepository,
 )
 from tests.dbs import open_database
+from tests.doubles import Clock, RawAnswer, Sleeps
 from tests.fakes.arxiv_server import FakeArxiv, ScriptedResponse, feed_path_key
 from tests.fakes.deepl_server import FakeDeepL
 from tests.fakes.telegram_server import ApiError, FakeTelegram
@@ -79,35 +80,6 @@ HEADER = "cs.AI, cs.CL, cs.LG, stat.ML"  # how the fixture digest's summary star
 
 
 # -- helpers -------------------------------------------------------------------------------------------------
-
-
-class Sleeps:
-    """An injected sleep: records the delays, returns at once."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@dataclass(frozen=True)
-class RawAnswer:
-    """What to put on the wire instead of the fake's own answer. ``length``: the Content-Length to announce
-    (longer than ``body``: the connection is closed mid-body)."""
-
-    body: bytes
-    status: int = 200
-    content_type: str = "application/json"
-    length: int | None = None
 
 
 # ``payload`` (the fake's own answer, as JSON) -> the raw answer to send instead

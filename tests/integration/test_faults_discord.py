@@ -46,6 +46,7 @@ from arxiv_digest.bot.settings import Settings
 from arxiv_digest.storage.db import Database
 from arxiv_digest.storage.models import Chat
 from arxiv_digest.storage.repositories import ChatRepository, LedgerRepository, SubscriptionRepository
+from tests.doubles import Clock, RawAnswer, Sleeps
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.discord_server import (
     API_PREFIX,
@@ -75,35 +76,6 @@ VIEW_ONLY = int(Permission.VIEW_CHANNEL | Permission.READ_MESSAGE_HISTORY)
 
 
 # -- helpers -------------------------------------------------------------------------------------------------
-
-
-class Sleeps:
-    """An injected sleep: records the delays, returns at once."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@dataclass(frozen=True)
-class RawAnswer:
-    """What to put on the wire instead of the fake's own answer. ``length``: the Content-Length to announce
-    (longer than ``body``: the connection is closed mid-body)."""
-
-    body: bytes
-    status: int = 200
-    content_type: str = "application/json"
-    length: int | None = None
 
 
 # the fake's own answer (status, JSON payload) -> the raw answer to send instead

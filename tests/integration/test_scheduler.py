@@ -28,6 +28,7 @@ from arxiv_digest.storage.repositories import (
     LedgerRepository,
     SubscriptionRepository,
 )
+from tests.doubles import Clock, Sleeps
 from tests.fakes.arxiv_server import FakeArxiv, ScriptedResponse, feed_path_key
 from tests.fakes.telegram_server import ApiError, FakeTelegram
 
@@ -36,22 +37,6 @@ FEED = ("cs.AI", "cs.CL", "cs.LG", "stat.ML")
 FEED_PATH = "/rss/cs.LG+cs.AI+cs.CL+stat.ML"
 DAY = date(2026, 9, 24)  # the fixture feed's announcement date (a Thursday)
 HEADER = "cs.AI, cs.CL, cs.LG, stat.ML"
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
 
 
 @dataclass
